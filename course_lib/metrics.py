@@ -1,0 +1,325 @@
+"""Evaluation metrics: ranking accuracy, beyond-accuracy, rating error, AUC.
+
+Ranking metrics take the recommended items in rank order and the relevant (held-out) items:
+
+- one user: ``recommended`` a 1-D sequence of item ids, ``relevant`` any collection of item
+  ids; the result is a float;
+- many users: ``recommended`` an (U, K) array, ``relevant`` a list of U collections or a
+  sparse (U, n_items) matrix whose row ``u`` marks user ``u``'s relevant items; the result is
+  an (U,) array, one value per user (average it yourself, or use ``course_lib.evaluate``).
+
+Notation used in the docstrings: ``rel_j`` is 1 when the item at rank ``j`` (counting from 1)
+is relevant, ``R`` is the number of relevant items of the user, ``k`` the cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from course_lib.data.interactions import gini
+
+__all__ = [
+    "hits_at_k",
+    "precision_at_k",
+    "recall_at_k",
+    "f1_at_k",
+    "ndcg_at_k",
+    "average_precision_at_k",
+    "reciprocal_rank_at_k",
+    "hit_rate_at_k",
+    "item_coverage",
+    "novelty",
+    "gini_diversity",
+    "rmse",
+    "mae",
+    "auc",
+    "pairwise_auc",
+]
+
+
+# ---------------------------------------------------------------- hits matrix
+def hits_at_k(recommended: Any, relevant: Any, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Which recommended items are relevant.
+
+    Returns ``(hits, n_relevant)``: ``hits`` a boolean (U, k) matrix (``hits[u, j]`` is True when
+    the item at rank ``j + 1`` of user ``u`` is relevant) and ``n_relevant`` the (U,) counts of
+    relevant items. Negative ids in ``recommended`` mean "no item" and never hit. A 1-D input is
+    treated as one user (U = 1).
+    """
+    recommended = np.asarray(recommended)
+    if recommended.ndim == 1:
+        recommended = recommended[None, :]
+        relevant = [relevant]
+    if recommended.ndim != 2:
+        raise ValueError(f"`recommended` must be 1-D (one user) or 2-D (users, ranks), got shape {recommended.shape}.")
+    if recommended.size and recommended.dtype.kind not in "iu":
+        raise ValueError(f"`recommended` must hold integer item ids, got dtype {recommended.dtype}.")
+    recommended = recommended.astype(np.int64, copy=False)
+    if k is not None:
+        if k < 1:
+            raise ValueError(f"The cutoff k must be at least 1, got {k}.")
+        recommended = recommended[:, :k]
+    n_users = recommended.shape[0]
+    rows, items = _relevant_pairs(relevant, n_users)
+    # One sorted key per (user, item) pair turns set membership into a binary search.
+    width = np.int64(max(int(items.max(initial=0)), int(recommended.max(initial=0))) + 1)
+    relevant_keys = np.unique(rows * width + items)  # unique: an item listed twice counts once
+    n_relevant = np.bincount(relevant_keys // width, minlength=n_users)
+    candidate_keys = np.arange(n_users, dtype=np.int64)[:, None] * width + recommended  # (U, K)
+    position = np.searchsorted(relevant_keys, candidate_keys)
+    position = np.minimum(position, max(len(relevant_keys) - 1, 0))
+    hits = (relevant_keys[position] == candidate_keys) if len(relevant_keys) else np.zeros_like(recommended, bool)
+    hits &= recommended >= 0
+    return hits, n_relevant
+
+
+def _relevant_pairs(relevant: Any, n_users: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, item) pairs of the relevant items, from a sparse matrix or a list of collections."""
+    if sp.issparse(relevant):
+        matrix = sp.csr_matrix(relevant)
+        if matrix.shape[0] != n_users:
+            raise ValueError(
+                f"`relevant` has {matrix.shape[0]} rows but `recommended` has {n_users} users; "
+                "pass the rows of the relevant matrix for exactly these users."
+            )
+        matrix.eliminate_zeros()
+        rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(matrix.indptr))
+        return rows, matrix.indices.astype(np.int64)
+    if isinstance(relevant, np.ndarray) and relevant.ndim == 2:
+        raise ValueError("`relevant` as a dense 2-D array is ambiguous: pass a list of item-id collections or a sparse matrix.")
+    if not isinstance(relevant, Iterable) or isinstance(relevant, (str, bytes)):
+        raise ValueError("`relevant` must be a collection of item ids (one user) or a list of them (many users).")
+    groups = [np.fromiter(g, dtype=np.int64) if not isinstance(g, np.ndarray) else g.astype(np.int64).ravel()
+              for g in relevant]
+    if len(groups) != n_users:
+        raise ValueError(f"`relevant` has {len(groups)} entries but `recommended` has {n_users} users.")
+    lengths = np.array([len(g) for g in groups], dtype=np.int64)
+    items = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    if (items < 0).any():
+        raise ValueError("`relevant` holds negative item ids.")
+    return np.repeat(np.arange(n_users, dtype=np.int64), lengths), items
+
+
+def _result(values: np.ndarray, single: bool) -> Any:
+    return float(values[0]) if single else values
+
+
+def _prepare(recommended: Any, relevant: Any, k: int | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    single = np.ndim(recommended) == 1
+    hits, n_relevant = hits_at_k(recommended, relevant, k)
+    return hits, n_relevant, hits.shape[1] if k is None else k, single
+
+
+# ----------------------------------------------------------- metrics from hits
+# These take the (U, k) hits matrix so that `evaluate` finds hits once and computes every metric.
+def _precision(hits: np.ndarray, k: int) -> np.ndarray:
+    return hits[:, :k].sum(axis=1) / k
+
+
+def _recall(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    return np.divide(hits[:, :k].sum(axis=1), n_relevant, out=np.zeros(len(hits)), where=n_relevant > 0)
+
+
+def _f1(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    precision, recall = _precision(hits, k), _recall(hits, n_relevant, k)
+    total = precision + recall
+    return np.divide(2 * precision * recall, total, out=np.zeros(len(hits)), where=total > 0)
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2))  # rank j = 1..k  ->  1 / log2(j + 1)
+
+
+def _ndcg(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    hits = hits[:, :k]
+    discounts = _discounts(k)
+    dcg = hits[:, : len(discounts)] @ discounts[: hits.shape[1]]
+    ideal_cumulative = np.concatenate([[0.0], np.cumsum(discounts)])
+    idcg = ideal_cumulative[np.minimum(n_relevant, k)]
+    return np.divide(dcg, idcg, out=np.zeros(len(hits)), where=idcg > 0)
+
+
+def _average_precision(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    hits = hits[:, :k]
+    ranks = np.arange(1, hits.shape[1] + 1)
+    precision_at_each_rank = np.cumsum(hits, axis=1) / ranks
+    denominator = np.minimum(n_relevant, k)
+    return np.divide((precision_at_each_rank * hits).sum(axis=1), denominator,
+                     out=np.zeros(len(hits)), where=denominator > 0)
+
+
+def _reciprocal_rank(hits: np.ndarray, k: int) -> np.ndarray:
+    hits = hits[:, :k]
+    first = hits.argmax(axis=1)
+    return np.where(hits.any(axis=1), 1.0 / (first + 1), 0.0)
+
+
+def _hit_rate(hits: np.ndarray, k: int) -> np.ndarray:
+    return hits[:, :k].any(axis=1).astype(np.float64)
+
+
+# ------------------------------------------------------------- public metrics
+def precision_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """Precision@k: the share of the top k that is relevant, ``sum_j rel_j / k``."""
+    hits, _, k, single = _prepare(recommended, relevant, k)
+    return _result(_precision(hits, k), single)
+
+
+def recall_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """Recall@k: the share of the relevant items found in the top k, ``sum_j rel_j / R`` (0 if R = 0)."""
+    hits, n_relevant, k, single = _prepare(recommended, relevant, k)
+    return _result(_recall(hits, n_relevant, k), single)
+
+
+def f1_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """F1@k: the harmonic mean of precision@k and recall@k, ``2 P R / (P + R)``."""
+    hits, n_relevant, k, single = _prepare(recommended, relevant, k)
+    return _result(_f1(hits, n_relevant, k), single)
+
+
+def ndcg_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """NDCG@k with binary relevance (Järvelin and Kekäläinen 2002).
+
+    ``DCG@k = sum_{j=1..k} rel_j / log2(j + 1)`` and NDCG@k = DCG@k / IDCG@k, where IDCG@k is
+    the DCG of a perfect list, with ``min(R, k)`` relevant items on top.
+    """
+    hits, n_relevant, k, single = _prepare(recommended, relevant, k)
+    return _result(_ndcg(hits, n_relevant, k), single)
+
+
+def average_precision_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """AP@k: ``sum_j P@j * rel_j / min(R, k)``; its mean over users is MAP@k."""
+    hits, n_relevant, k, single = _prepare(recommended, relevant, k)
+    return _result(_average_precision(hits, n_relevant, k), single)
+
+
+def reciprocal_rank_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """RR@k: ``1 / rank`` of the first relevant item within the top k, 0 if none; its mean is MRR."""
+    hits, _, k, single = _prepare(recommended, relevant, k)
+    return _result(_reciprocal_rank(hits, k), single)
+
+
+def hit_rate_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
+    """Hit rate@k: 1 if at least one relevant item is in the top k, else 0."""
+    hits, _, k, single = _prepare(recommended, relevant, k)
+    return _result(_hit_rate(hits, k), single)
+
+
+# ------------------------------------------------------------ beyond accuracy
+def _recommendation_counts(recommended: Any, n_items: int) -> np.ndarray:
+    recommended = np.atleast_2d(np.asarray(recommended, dtype=np.int64))
+    valid = recommended[recommended >= 0]
+    if valid.size and valid.max() >= n_items:
+        raise ValueError(f"`recommended` holds item id {int(valid.max())}, beyond n_items={n_items}.")
+    return np.bincount(valid, minlength=n_items)
+
+
+def item_coverage(recommended: Any, n_items: int) -> float:
+    """The share of the catalogue that appears in at least one user's list."""
+    if n_items < 1:
+        raise ValueError(f"`n_items` must be at least 1, got {n_items}.")
+    return float((_recommendation_counts(recommended, n_items) > 0).mean())
+
+
+def novelty(recommended: Any, item_popularity: Any, n_users: int) -> float:
+    """Mean self-information of the recommended items, ``-log2(p_i)`` with ``p_i = pop_i / n_users``.
+
+    ``item_popularity`` counts the training users of each item; an item nobody interacted with
+    counts as one user, so that its novelty stays finite. Higher means less obvious lists.
+    """
+    popularity = np.maximum(np.asarray(item_popularity, dtype=np.float64), 1.0)
+    if n_users < 1:
+        raise ValueError(f"`n_users` must be at least 1, got {n_users}.")
+    recommended = np.asarray(recommended, dtype=np.int64)
+    valid = recommended[recommended >= 0]
+    if valid.size == 0:
+        return 0.0
+    return float(np.mean(-np.log2(np.minimum(popularity[valid] / n_users, 1.0))))
+
+
+def gini_diversity(recommended: Any, n_items: int) -> float:
+    """``1 - Gini`` of how often each catalogue item is recommended: 1 when all equally often,
+    near 0 when every list holds the same few items."""
+    return 1.0 - gini(_recommendation_counts(recommended, n_items))
+
+
+# --------------------------------------------------------------- rating error
+def _rating_arrays(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true, dtype=np.float64).ravel()
+    y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"`y_true` has {y_true.size} values but `y_pred` has {y_pred.size}.")
+    if y_true.size == 0:
+        raise ValueError("No ratings to compare: `y_true` is empty.")
+    for label, values in (("y_true", y_true), ("y_pred", y_pred)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(f"`{label}` holds NaN or infinite values at positions {np.flatnonzero(bad)[:5].tolist()}.")
+    return y_true, y_pred
+
+
+def rmse(y_true: Any, y_pred: Any) -> float:
+    """Root mean squared error, ``sqrt(mean((y - y_hat)^2))``."""
+    y_true, y_pred = _rating_arrays(y_true, y_pred)
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+def mae(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute error, ``mean(|y - y_hat|)``."""
+    y_true, y_pred = _rating_arrays(y_true, y_pred)
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+# ------------------------------------------------------------------------ AUC
+def pairwise_auc(positive_scores: Any, negative_scores: Any) -> Any:
+    """AUC from sampled pairs: the share of (positive, negative) pairs ranked right, ties count 1/2.
+
+    1-D inputs give one float; 2-D inputs (U, P) and (U, N) give one AUC per row.
+    """
+    positive = np.asarray(positive_scores, dtype=np.float64)
+    negative = np.asarray(negative_scores, dtype=np.float64)
+    single = positive.ndim == 1
+    positive, negative = np.atleast_2d(positive), np.atleast_2d(negative)
+    if positive.shape[0] != negative.shape[0]:
+        raise ValueError(f"{positive.shape[0]} rows of positive scores but {negative.shape[0]} rows of negative scores.")
+    if positive.shape[1] == 0 or negative.shape[1] == 0:
+        raise ValueError("AUC needs at least one positive and one negative score per row.")
+    difference = positive[:, :, None] - negative[:, None, :]  # (U, P, N)
+    values = ((difference > 0) + 0.5 * (difference == 0)).mean(axis=(1, 2))
+    return float(values[0]) if single else values
+
+
+def auc(scores: np.ndarray, relevant: sp.spmatrix, exclude: sp.spmatrix | None = None) -> np.ndarray:
+    """Per-user AUC over the whole catalogue (the Mann-Whitney statistic).
+
+    ``scores`` (U, I) for U users, ``relevant`` a sparse (U, I) matrix of positives, ``exclude``
+    an optional sparse (U, I) matrix of items to leave out (the training items). Negatives are
+    all other items. Returns (U,) values; NaN for a user with no positive or no negative.
+    """
+    from scipy.stats import rankdata
+
+    scores = np.asarray(scores, dtype=np.float64)
+    relevant = sp.csr_matrix(relevant, dtype=bool)
+    if relevant.shape != scores.shape:
+        raise ValueError(f"`relevant` has shape {relevant.shape} but `scores` has shape {scores.shape}.")
+    candidates = np.ones(scores.shape, dtype=bool)
+    if exclude is not None:
+        exclude = sp.csr_matrix(exclude, dtype=bool)
+        if exclude.shape != scores.shape:
+            raise ValueError(f"`exclude` has shape {exclude.shape} but `scores` has shape {scores.shape}.")
+        candidates &= ~(exclude.toarray() & ~relevant.toarray())
+    positives = relevant.toarray()
+    # Excluded items go below everything; their count is then subtracted from the positives' ranks.
+    ranked = np.where(candidates, scores, -np.inf)
+    ranks = rankdata(ranked, axis=1)
+    n_excluded = (~candidates).sum(axis=1)
+    n_positive = positives.sum(axis=1)
+    n_negative = candidates.sum(axis=1) - n_positive
+    rank_sum = np.where(positives, ranks - n_excluded[:, None], 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = (rank_sum - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative)
+    return np.where((n_positive > 0) & (n_negative > 0), values, np.nan)
