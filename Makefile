@@ -1,0 +1,45 @@
+# The course's commands. Each installs what it needs first (a venv in .venv, pinned versions).
+#   make lab     JupyterLab on the student notebooks
+#   make test    the whole suite: unit tests and every solution notebook under nbval
+#   make student regenerate notebooks/ from solutions/
+#   make bench   the evaluation benchmark on ML-100K (see bench/)
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KERNEL := course-recsys
+STAMP := $(VENV)/.installed
+export MPLBACKEND ?= Agg
+
+.PHONY: install lab test unit notebooks student bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (course-recsys)" >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(VENV)/bin/jupyter lab notebooks/
+
+# Unit tests and the notebooks in one pytest run, so the closing line counts everything.
+test: install
+	$(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q -rs
+
+unit: install
+	$(PY) -m pytest tests -q -rs
+
+notebooks: install
+	$(PY) -m pytest solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q
+
+student: install
+	$(PY) -m course_lib.grading.generate solutions notebooks
+
+bench: install
+	$(PY) bench/evaluation_benchmark.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
