@@ -1,0 +1,1 @@
+"""Instructor tooling: student notebooks generated from solutions, sync and leak checks, grading."""

@@ -1,0 +1,120 @@
+"""Generate the student notebooks in ``notebooks/`` from the solution notebooks in ``solutions/``.
+
+    python -m course_lib.grading.generate solutions notebooks     (what ``make student`` runs)
+
+Uses nbgrader's own preprocessors, in the order of ``nbgrader generate_assignment``: solution
+regions become ``# YOUR CODE HERE`` / ``raise NotImplementedError()``, hidden tests and outputs
+are removed, checksums are recomputed. The gradebook step (SaveCells) is left to the grading
+run. Output is written atomically and only when it changes, so running twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    LockCells,
+)
+
+__all__ = ["student_version", "generate", "write_if_changed", "KERNELSPEC"]
+
+KERNELSPEC = {"display_name": "Python (course-recsys)", "language": "python", "name": "course-recsys"}
+
+# Notebook-level metadata kept in the student copy; everything else (widgets state, execution
+# timestamps, editor settings) is dropped so the file only changes when the content does.
+_KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
+_KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable")
+
+
+def _pipeline():
+    return [
+        LockCells(),
+        ClearSolutions(),
+        ClearOutput(),
+        CheckCellMetadata(),
+        ComputeChecksums(),
+        ClearHiddenTests(),
+        ClearMarkScheme(),
+        ComputeChecksums(),
+        CheckCellMetadata(),
+    ]
+
+
+def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student notebook for one solution notebook (the input is not modified)."""
+    notebook = copy.deepcopy(solution)
+    resources: dict = {"language": "python", "nbgrader": {"notebook": "", "assignment": ""}}
+    for preprocessor in _pipeline():
+        notebook, resources = preprocessor.preprocess(notebook, resources)
+    notebook.metadata = nbformat.NotebookNode(
+        {key: notebook.metadata[key] for key in _KEPT_NOTEBOOK_METADATA if key in notebook.metadata}
+    )
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata["language_info"] = {"name": "python"}
+    for cell in notebook.cells:
+        cell.metadata = nbformat.NotebookNode(
+            {key: cell.metadata[key] for key in _KEPT_CELL_METADATA if key in cell.metadata}
+        )
+        if "attachments" in cell and not cell["attachments"]:
+            del cell["attachments"]
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> bool:
+    """Write ``notebook`` to ``path`` atomically, unless the file already holds exactly this."""
+    text = nbformat.writes(notebook) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def generate(solutions: Path, notebooks: Path) -> list[Path]:
+    """Regenerate every ``notebooks/NN_*.ipynb`` from ``solutions/``; returns the files written."""
+    sources = sorted(Path(solutions).glob("*.ipynb"))
+    if not sources:
+        raise FileNotFoundError(f"No solution notebooks (*.ipynb) in {solutions}.")
+    written = []
+    for source in sources:
+        student = student_version(nbformat.read(source, as_version=4))
+        target = Path(notebooks) / source.name
+        if write_if_changed(student, target):
+            written.append(target)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate student notebooks from solution notebooks.")
+    parser.add_argument("solutions", type=Path, nargs="?", default=Path("solutions"))
+    parser.add_argument("notebooks", type=Path, nargs="?", default=Path("notebooks"))
+    arguments = parser.parse_args(argv)
+    written = generate(arguments.solutions, arguments.notebooks)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} student notebook(s) changed." if written else "Student notebooks already up to date.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
