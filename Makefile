@@ -1,7 +1,9 @@
 # The course's commands. Each installs what it needs first (a venv in .venv, pinned versions).
 #   make lab     JupyterLab on the student notebooks
 #   make test    the whole suite: unit tests and every solution notebook under nbval
-#   make student regenerate notebooks/ from solutions/
+#   make student regenerate notebooks/ from solutions/ (nbgrader's preprocessors)
+#   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
+#   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb into grades.csv and feedback
 #   make bench   the evaluation benchmark on ML-100K (see bench/)
 
 PYTHON ?= python3
@@ -11,7 +13,7 @@ KERNEL := course-recsys
 STAMP := $(VENV)/.installed
 export MPLBACKEND ?= Agg
 
-.PHONY: install lab test unit notebooks student bench clean
+.PHONY: install lab test unit notebooks student check-notebooks grade bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,11 +34,15 @@ test: install
 unit: install
 	$(PY) -m pytest tests -q -rs
 
-notebooks: install
-	$(PY) -m pytest solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q
+check-notebooks: install
+	$(PY) -m pytest tests/test_notebooks.py solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q -rs
 
 student: install
 	$(PY) -m course_lib.grading.generate solutions notebooks
+
+grade: install
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (one folder per student)"; exit 2; }
+	$(VENV)/bin/course-grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
 
 bench: install
 	$(PY) bench/evaluation_benchmark.py

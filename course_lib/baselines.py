@@ -27,6 +27,8 @@ class Random(Recommender):
         self.seed = seed
 
     def fit(self, train: Interactions) -> Random:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**64:
+            raise ValueError(f"`seed` must be an integer from 0 to 2**64 - 1, got {self.seed!r}.")
         self._start_fit(train)
         return self
 

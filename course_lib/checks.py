@@ -18,12 +18,12 @@ from course_lib.data.interactions import Interactions
 __all__ = ["check_recall_at_k", "check_ndcg_at_k", "check_popularity"]
 
 
-class _Hint(AssertionError):
+class ExerciseHint(AssertionError):
     """An AssertionError whose message is meant for a student."""
 
 
 def _fail(exercise: str, message: str) -> None:
-    raise _Hint(f"{exercise}: {message}")
+    raise ExerciseHint(f"{exercise}: {message}")
 
 
 def _call(exercise: str, function: Callable, *args: Any) -> Any:
@@ -73,13 +73,11 @@ def check_recall_at_k(recall_at_k: Callable[[Any, Any, int], float]) -> None:
         hits_anywhere = len(set(recommended) & relevant)
         if np.isclose(got, hits_in_k / k):
             _fail(name, f"for {args!r} you returned {got:.4f}, which is hits / k: that is precision. "
-                        "Recall divides by the number of relevant items.")
+                        "Recall divides by the number of relevant items, |relevant| (not by k, nor by "
+                        "min(k, |relevant|)).")
         if np.isclose(got, hits_anywhere / len(relevant)):
             _fail(name, f"for {args!r} you returned {got:.4f}: it looks like you counted hits in the whole "
                         "list. Only the first k recommended items count.")
-        if np.isclose(got, hits_in_k / min(k, len(relevant))):
-            _fail(name, f"for {args!r} you returned {got:.4f}: the denominator looks like min(k, |relevant|). "
-                        "Recall@k divides by the number of relevant items, |relevant|.")
         if np.isclose(got, hits_in_k):
             _fail(name, f"for {args!r} you returned {got:.4f}, the number of hits: divide it to get a share.")
         _fail(name, f"for {args!r} the recall@{k} is {expected:.4f}, you returned {got:.4f}.")
@@ -136,12 +134,12 @@ def check_ndcg_at_k(ndcg_at_k: Callable[[Any, Any, int], float]) -> None:
 
 # ------------------------------------------------------------- popularity
 def _tiny_train() -> Interactions:
-    # 4 users, 5 items; user 3 rates item 0 twice (a re-rating), ratings vary so that summing
+    # 7 users (3 without ratings), 6 items (1 and 5 unrated); user 3 rates item 0 twice (a re-rating), ratings vary so that summing
     # ratings and counting users give different orders.
     users = np.array([0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3])
     items = np.array([0, 1, 2, 1, 4, 1, 2, 4, 0, 0, 4])
     ratings = np.array([5, 1, 1, 1, 2, 1, 1, 2, 5, 4, 3], dtype=float)
-    return Interactions(users=users, items=items, ratings=ratings, n_users=5, n_items=6, name="tiny")
+    return Interactions(users=users, items=items, ratings=ratings, n_users=7, n_items=6, name="tiny")
 
 
 def check_popularity(recommender_class: type) -> None:

@@ -26,12 +26,13 @@ BEYOND_ACCURACY_METRICS = ("coverage", "novelty", "gini_diversity")
 
 
 def top_k_items(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
-    """The ``k`` best items of each row of ``scores`` (U, I), best first, as an (U, k) int array.
+    """The ``k`` best items of each row of ``scores`` (U, I), best first, as an (U, min(k, I)) int array.
 
     Items marked in the sparse (U, I) ``exclude`` matrix are never returned; where a row has
-    fewer than ``k`` allowed items, the rest of it is -1.
+    fewer allowed items than that, the rest of it is -1. Scores keep their precision (float32
+    stays float32, float64 stays float64), so close float64 scores keep their order.
     """
-    scores = np.array(scores, dtype=np.float32, copy=True)
+    scores = np.array(scores, dtype=np.result_type(np.asarray(scores).dtype, np.float32), copy=True)
     n_rows, n_items = scores.shape
     if exclude is not None:
         rows = np.repeat(np.arange(n_rows), np.diff(exclude.indptr))
@@ -99,8 +100,12 @@ def evaluate(
             f"`train` is {train.shape[0]} users x {train.shape[1]} items but `test` is "
             f"{test.shape[0]} x {test.shape[1]}: split one Interactions so both share the catalogue."
         )
-    cutoffs = sorted({int(c) for c in np.atleast_1d(cutoffs)})
-    if not cutoffs or cutoffs[0] < 1:
+    requested = np.atleast_1d(cutoffs)
+    if requested.size == 0 or requested.dtype.kind not in "iu":
+        if requested.size == 0 or not np.all(np.mod(requested.astype(float), 1) == 0):
+            raise ValueError(f"`cutoffs` must be positive integers, got {cutoffs!r}.")
+    cutoffs = sorted({int(c) for c in requested})
+    if cutoffs[0] < 1:
         raise ValueError(f"`cutoffs` must be positive integers, got {cutoffs}.")
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be at least 1, got {batch_size}.")
@@ -118,8 +123,6 @@ def evaluate(
     recommended_counts = {c: np.zeros(n_items, dtype=np.int64) for c in cutoffs}
     item_popularity = np.diff(train_matrix.tocsc().indptr)
     n_train_users = max(int(train_users.sum()), 1)
-    novelty_sums = dict.fromkeys(cutoffs, 0.0)
-    n_recommended = dict.fromkeys(cutoffs, 0)
 
     batches = range(0, len(users), batch_size)
     if show_progress is None:
@@ -150,11 +153,7 @@ def evaluate(
             per_user[k, "f1"][where] = metrics._f1(hits, n_relevant, k)
             if beyond_accuracy:
                 lists = top[:, :k]
-                valid = lists[lists >= 0]
-                recommended_counts[k] += np.bincount(valid, minlength=n_items)
-                popularity = np.maximum(item_popularity[valid], 1) / n_train_users
-                novelty_sums[k] += float(-np.log2(np.minimum(popularity, 1.0)).sum())
-                n_recommended[k] += valid.size
+                recommended_counts[k] += np.bincount(lists[lists >= 0], minlength=n_items)
     seconds = time.perf_counter() - started
 
     rows = []
@@ -163,7 +162,7 @@ def evaluate(
         if beyond_accuracy:
             counts = recommended_counts[k]
             row["coverage"] = float((counts > 0).mean())
-            row["novelty"] = novelty_sums[k] / max(n_recommended[k], 1)
+            row["novelty"] = metrics.novelty_from_counts(counts, item_popularity, n_train_users)
             row["gini_diversity"] = 1.0 - metrics.gini(counts)
         row["n_users"] = len(users)
         rows.append(row)

@@ -33,6 +33,7 @@ __all__ = [
     "hit_rate_at_k",
     "item_coverage",
     "novelty",
+    "novelty_from_counts",
     "gini_diversity",
     "rmse",
     "mae",
@@ -231,14 +232,22 @@ def novelty(recommended: Any, item_popularity: Any, n_users: int) -> float:
     ``item_popularity`` counts the training users of each item; an item nobody interacted with
     counts as one user, so that its novelty stays finite. Higher means less obvious lists.
     """
-    popularity = np.maximum(np.asarray(item_popularity, dtype=np.float64), 1.0)
+    n_items = len(np.asarray(item_popularity))
+    return novelty_from_counts(_recommendation_counts(recommended, n_items), item_popularity, n_users)
+
+
+def novelty_from_counts(recommendation_counts: Any, item_popularity: Any, n_users: int) -> float:
+    """Novelty from how often each item was recommended (what ``evaluate`` accumulates)."""
     if n_users < 1:
         raise ValueError(f"`n_users` must be at least 1, got {n_users}.")
-    recommended = np.asarray(recommended, dtype=np.int64)
-    valid = recommended[recommended >= 0]
-    if valid.size == 0:
+    counts = np.asarray(recommendation_counts, dtype=np.float64)
+    popularity = np.maximum(np.asarray(item_popularity, dtype=np.float64), 1.0)
+    if counts.shape != popularity.shape:
+        raise ValueError(f"{len(counts)} recommendation counts but {len(popularity)} item popularities.")
+    if counts.sum() == 0:
         return 0.0
-    return float(np.mean(-np.log2(np.minimum(popularity[valid] / n_users, 1.0))))
+    self_information = -np.log2(np.minimum(popularity / n_users, 1.0))
+    return float(counts @ self_information / counts.sum())
 
 
 def gini_diversity(recommended: Any, n_items: int) -> float:
@@ -314,7 +323,7 @@ def auc(scores: np.ndarray, relevant: sp.spmatrix, exclude: sp.spmatrix | None =
         candidates &= ~(exclude.toarray() & ~relevant.toarray())
     positives = relevant.toarray()
     # Excluded items go below everything; their count is then subtracted from the positives' ranks.
-    ranked = np.where(candidates, scores, -np.inf)
+    ranked = np.where(candidates, rankdata(scores, axis=1), 0.0)
     ranks = rankdata(ranked, axis=1)
     n_excluded = (~candidates).sum(axis=1)
     n_positive = positives.sum(axis=1)

@@ -39,7 +39,9 @@ ASSIGNMENT = "course"
 def _nbgrader(course_dir: Path, *arguments: str, timeout: float | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "nbgrader", *arguments, f"--CourseDirectory.root={course_dir}",
                "--CourseDirectory.course_id=course-recsys"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=course_dir)
+    # nbgrader runs `alembic` by name: the tools of this Python's environment must be on PATH.
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=course_dir, env=environment)
 
 
 def _grade_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
@@ -52,6 +54,14 @@ def _grade_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
     return cells
 
 
+_PLAIN_REASONS = {
+    "NotImplementedError": "not done (the stub still raises NotImplementedError)",
+    "KeyboardInterrupt": "interrupted: a cell ran past the per-cell timeout (an endless loop?)",
+    "CellTimeoutError": "interrupted: a cell ran past the per-cell timeout (an endless loop?)",
+    "DeadKernelError": "the kernel died (the code crashed Python)",
+}
+
+
 def _first_error(notebook_path: Path, grade_ids: set[str]) -> str:
     """The first error an autograded notebook shows in a test cell, in a few words."""
     if not notebook_path.exists():
@@ -61,9 +71,12 @@ def _first_error(notebook_path: Path, grade_ids: set[str]) -> str:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and grade_id in grade_ids:
+                name = output.get("ename", "error")
+                if name in _PLAIN_REASONS:
+                    return f"{grade_id}: {_PLAIN_REASONS[name]}"
                 value = str(output.get("evalue", "")).strip().splitlines()
                 detail = f": {value[0][:160]}" if value else ""
-                return f"{grade_id}: {output.get('ename', 'error')}{detail}"
+                return f"{grade_id}: {name}{detail}"
     return ""
 
 
@@ -76,6 +89,11 @@ def _prepare_course(solutions: Path, course_dir: Path) -> dict[str, dict[str, fl
     for path in sorted(solutions.glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         cells = _grade_cells(notebook)
+        for other, other_cells in exercises.items():
+            shared = set(cells) & set(other_cells)
+            if shared:
+                raise ValueError(f"Grade ids {sorted(shared)} appear in both {other} and {path.stem}: "
+                                 "grade ids must be unique across the course (they name the columns of grades.csv).")
         if cells:
             shutil.copy2(path, source / path.name)
             exercises[path.stem] = cells
@@ -165,7 +183,7 @@ def grade_submissions(
                         problems[name] = "not autograded"
                 autograded = course_dir / "autograded" / student / ASSIGNMENT / f"{name}.ipynb"
                 reason = problems.get(name) or _first_error(autograded, set(cells))
-                row.update({f"{name}:{grade_id}": value for grade_id, value in points.items()})
+                row.update(points)
                 row.update(total=sum(points.values()), max=sum(cells.values()), reason=reason)
                 rows.append(row)
         _write_feedback_page(feedback_dir, course_dir, student, [r for r in rows if r["student"] == student])

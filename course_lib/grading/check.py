@@ -1,0 +1,126 @@
+"""Checks that the student notebooks are what the solutions say, and leak nothing.
+
+    python -m course_lib.grading.check [solutions] [notebooks] [--no-execute]
+
+- sync: each ``notebooks/NN.ipynb`` is exactly what ``make student`` generates from
+  ``solutions/NN.ipynb``, and neither folder has a notebook the other lacks;
+- leaks: no student notebook holds a solution or hidden-test marker, nor any line of solution
+  code or hidden tests (lines that also appear outside those regions of the solution notebook,
+  such as ``return self``, are shared context and do not count);
+- execution: each student notebook runs top to bottom in a fresh kernel where the only error
+  allowed is ``NotImplementedError`` (the stubs), through nbclient's ``allow_error_names``.
+
+``make check-notebooks`` runs these through pytest (tests/test_notebooks.py) together with nbval
+over the solution notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from course_lib.grading.generate import student_version
+
+__all__ = ["sync_problems", "leak_problems", "execute_student_notebook", "solution_lines", "MARKERS"]
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
+
+
+def sync_problems(solutions: Path, notebooks: Path) -> list[str]:
+    """Differences between ``notebooks/`` and what ``make student`` would generate."""
+    problems = []
+    solution_names = {p.name for p in Path(solutions).glob("*.ipynb")}
+    student_names = {p.name for p in Path(notebooks).glob("*.ipynb")}
+    for name in sorted(student_names - solution_names):
+        problems.append(f"notebooks/{name} has no solution notebook in solutions/ (delete it or add the solution).")
+    for name in sorted(solution_names - student_names):
+        problems.append(f"notebooks/{name} is missing: run `make student`.")
+    for name in sorted(solution_names & student_names):
+        expected = nbformat.writes(student_version(nbformat.read(Path(solutions) / name, as_version=4))) + "\n"
+        actual = (Path(notebooks) / name).read_text(encoding="utf-8")
+        if actual != expected:
+            problems.append(f"notebooks/{name} differs from what `make student` generates from solutions/{name} "
+                            "(edited by hand, or the solution changed): run `make student`.")
+    return problems
+
+
+def solution_lines(solution: nbformat.NotebookNode) -> set[str]:
+    """The stripped lines that only the solution and hidden-test regions hold."""
+    secret, public = set(), set()
+    for cell in solution.cells:
+        source = cell.source if cell.source.endswith("\n") else cell.source + "\n"
+        for match in _REGION.finditer(source):
+            secret.update(line.strip() for line in match.group(2).splitlines())
+        outside = _REGION.sub("", source)
+        public.update(line.strip() for line in outside.splitlines())
+    # Blank lines, comments and lines the notebook shows elsewhere are not secrets.
+    return {line for line in secret - public if line and not line.startswith("#") and len(line) >= 8}
+
+
+def leak_problems(solutions: Path, notebooks: Path) -> list[str]:
+    """Markers or solution lines found in student notebooks."""
+    problems = []
+    for student_path in sorted(Path(notebooks).glob("*.ipynb")):
+        student = nbformat.read(student_path, as_version=4)
+        solution_path = Path(solutions) / student_path.name
+        secrets = solution_lines(nbformat.read(solution_path, as_version=4)) if solution_path.exists() else set()
+        for index, cell in enumerate(student.cells):
+            texts = [cell.source] + [str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                                     for o in cell.get("outputs", [])]
+            for text in texts:
+                for marker in MARKERS:
+                    if marker in text:
+                        problems.append(f"{student_path}: cell {index} holds the marker {marker!r}.")
+                for line in text.splitlines():
+                    if line.strip() in secrets:
+                        problems.append(f"{student_path}: cell {index} holds a line of the solution: {line.strip()!r}")
+    return problems
+
+
+def execute_student_notebook(path: Path, timeout: int = 600, kernel_name: str | None = None) -> nbformat.NotebookNode:
+    """Run a student notebook top to bottom; only ``NotImplementedError`` may be raised.
+
+    Raises nbclient's ``CellExecutionError`` on any other error. Returns the executed notebook.
+    """
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name=kernel_name or "python3",
+        allow_error_names=["NotImplementedError"],
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    )
+    client.execute()
+    return notebook
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check student notebooks against their solutions.")
+    parser.add_argument("solutions", type=Path, nargs="?", default=Path("solutions"))
+    parser.add_argument("notebooks", type=Path, nargs="?", default=Path("notebooks"))
+    parser.add_argument("--no-execute", action="store_true", help="skip running the student notebooks")
+    arguments = parser.parse_args(argv)
+    problems = sync_problems(arguments.solutions, arguments.notebooks)
+    problems += leak_problems(arguments.solutions, arguments.notebooks)
+    if not arguments.no_execute:
+        for path in sorted(arguments.notebooks.glob("*.ipynb")):
+            try:
+                execute_student_notebook(path)
+                print(f"{path}: runs, stubs raise only NotImplementedError")
+            except Exception as error:  # noqa: BLE001 - report every notebook
+                problems.append(f"{path}: {type(error).__name__}: {str(error).strip().splitlines()[-1][:200]}")
+    for problem in problems:
+        print(problem)
+    print("Student notebooks: OK" if not problems else f"{len(problems)} problem(s).")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

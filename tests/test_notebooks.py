@@ -1,0 +1,35 @@
+"""The course's own notebooks: student copies in sync with the solutions, no leaks, and every
+student notebook runs with only NotImplementedError raised. (nbval runs the solutions.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from course_lib.grading.check import execute_student_notebook, leak_problems, sync_problems
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
+STUDENT_NOTEBOOKS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert STUDENT_NOTEBOOKS, "notebooks/ is empty: run `make student`"
+
+
+def test_student_notebooks_are_generated_from_the_solutions():
+    assert sync_problems(SOLUTIONS, NOTEBOOKS) == []
+
+
+def test_student_notebooks_leak_no_solution():
+    assert leak_problems(SOLUTIONS, NOTEBOOKS) == []
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.stem for p in STUDENT_NOTEBOOKS])
+def test_student_notebook_runs_with_only_not_implemented_errors(path):
+    executed = execute_student_notebook(path, timeout=600)
+    errors = [o.ename for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors, "a student notebook with exercises should stop at least once on a stub"
+    assert set(errors) == {"NotImplementedError"}
