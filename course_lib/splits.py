@@ -32,8 +32,7 @@ def _check_data(data: Interactions, minimum: int = 2) -> None:
         raise ValueError(f"`data` must be an Interactions, got {type(data).__name__}.")
     if len(data) < minimum:
         raise ValueError(
-            f"`data` has {len(data)} interaction(s); a split needs at least {minimum} so that "
-            "each part can get one."
+            f"`data` has {len(data)} interaction(s); a split needs at least {minimum} so that each part can get one."
         )
 
 
@@ -53,9 +52,20 @@ def _check_count(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def _generator(seed: Seed) -> np.random.Generator:
+    if isinstance(seed, bool) or (seed is not None and not isinstance(seed, (numbers.Integral, np.random.Generator))):
+        raise ValueError(f"`seed` must be an integer, a numpy.random.Generator or None, got {seed!r}.")
+    return np.random.default_rng(seed)
+
+
 def _round_half_up(values: np.ndarray) -> np.ndarray:
     # np.round rounds halves to even (0.5 -> 0, 2.5 -> 2); a course expects 0.5 -> 1.
     return np.floor(np.asarray(values, dtype=np.float64) + 0.5).astype(np.int64)
+
+
+def _holdout_size(fraction: float, size: int) -> int:
+    """``round(fraction * size)``, kept between 1 and ``size - 1`` so that neither side is empty."""
+    return int(min(max(_round_half_up(fraction * size), 1), size - 1))
 
 
 def _parts(data: Interactions, test: np.ndarray, names: tuple[str, str] = ("train", "test")):
@@ -95,9 +105,7 @@ def _per_user_test_mask(
 
 
 # --------------------------------------------------------------------------- splits
-def random_split(
-    data: Interactions, test_fraction: float = 0.2, seed: Seed = 0
-) -> tuple[Interactions, Interactions]:
+def random_split(data: Interactions, test_fraction: float = 0.2, seed: Seed = 0) -> tuple[Interactions, Interactions]:
     """Hold out a random ``test_fraction`` of all interactions.
 
     The classic matrix-completion setting: it asks how well a model recovers interactions
@@ -121,9 +129,9 @@ def random_split(
     """
     _check_data(data)
     test_fraction = _check_fraction("test_fraction", test_fraction)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     n_rows = len(data)
-    n_test = int(min(max(_round_half_up(test_fraction * n_rows), 1), n_rows - 1))
+    n_test = _holdout_size(test_fraction, n_rows)
     test = np.zeros(n_rows, dtype=bool)
     test[rng.permutation(n_rows)[:n_test]] = True
     return _parts(data, test)
@@ -160,7 +168,7 @@ def per_user_split(
     _check_data(data)
     test_fraction = _check_fraction("test_fraction", test_fraction)
     min_train = _check_count("min_train", min_train, 0)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     test = _per_user_test_mask(data.users, test_fraction, min_train, rng)
     if not test.any():
         raise ValueError(
@@ -244,8 +252,7 @@ def temporal_split(
     if cutoff_time is None:
         test_fraction = _check_fraction("test_fraction", 0.2 if test_fraction is None else test_fraction)
         sorted_times = np.sort(timestamps)
-        n_train = len(sorted_times) - int(min(max(_round_half_up(test_fraction * len(sorted_times)), 1),
-                                              len(sorted_times) - 1))
+        n_train = len(sorted_times) - _holdout_size(test_fraction, len(sorted_times))
         cutoff = sorted_times[n_train - 1]
         test = timestamps > cutoff
         if not test.any():
@@ -305,8 +312,8 @@ def user_split(
             f"`data` has {len(active_users)} user(s) with interactions; user_split needs at least 2 "
             "(one to train on, one to hold out)."
         )
-    rng = np.random.default_rng(seed)
-    n_held_out = int(min(max(_round_half_up(test_fraction * len(active_users)), 1), len(active_users) - 1))
+    rng = _generator(seed)
+    n_held_out = _holdout_size(test_fraction, len(active_users))
     held_out_users = np.zeros(data.n_users, dtype=bool)
     held_out_users[rng.permutation(active_users)[:n_held_out]] = True
     held_out = held_out_users[data.users]

@@ -12,6 +12,7 @@ and every model in the course has something to learn:
 * **which items a user rates**: a Gumbel-top-k draw over ``popularity + taste . item_factor``,
   that is, a Plackett-Luce sample without replacement, so popular items are rated often (a
   long tail with a Gini near MovieLens 100K's) yet each user's items follow their taste;
+  as in MovieLens, every item is rated at least once (where the sizes allow);
 * **how many**: at least ``min_per_user``, long-tailed (a Gamma draw), ``mean_per_user`` on
   average, so the total is exactly ``round(n_users * mean_per_user)``;
 * **ratings**: the same affinity plus user and item biases and noise, mapped to 1..5 by
@@ -82,9 +83,7 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def _per_user_counts(
-    rng: np.random.Generator, n_users: int, n_items: int, total: int, min_per_user: int
-) -> np.ndarray:
+def _per_user_counts(rng: np.random.Generator, n_users: int, n_items: int, total: int, min_per_user: int) -> np.ndarray:
     """Long-tailed counts, each in [min_per_user, n_items], summing exactly to ``total``."""
     weights = rng.gamma(_COUNT_SHAPE, 1.0, size=n_users) + 1e-9
     capacity = float(n_items - min_per_user)
@@ -187,9 +186,7 @@ def make_synthetic(
     companion = rng.random((n_clusters, n_genres)) < companion_chance
     companion[np.arange(n_clusters), cluster_genre] = False
     centres = (
-        genre_vectors[cluster_genre]
-        + 0.5 * companion @ genre_vectors
-        + 0.8 * rng.normal(size=(n_clusters, n_factors))
+        genre_vectors[cluster_genre] + 0.5 * companion @ genre_vectors + 0.8 * rng.normal(size=(n_clusters, n_factors))
     )
     cluster_weights = _GENRE_WEIGHTS[cluster_genre] / _GENRE_WEIGHTS[cluster_genre].sum()
     item_cluster = rng.choice(n_clusters, size=n_items, p=cluster_weights)
