@@ -55,29 +55,31 @@ def _grade_cells(notebook: nbformat.NotebookNode) -> dict[str, float]:
 
 
 _PLAIN_REASONS = {
-    "NotImplementedError": "not done (the stub still raises NotImplementedError)",
+    "NotImplementedError": "not done (NotImplementedError)",
     "KeyboardInterrupt": "interrupted: a cell ran past the per-cell timeout (an endless loop?)",
     "CellTimeoutError": "interrupted: a cell ran past the per-cell timeout (an endless loop?)",
     "DeadKernelError": "the kernel died (the code crashed Python)",
 }
 
 
-def _first_error(notebook_path: Path, grade_ids: set[str]) -> str:
-    """The first error an autograded notebook shows in a test cell, in a few words."""
+def _test_cell_errors(notebook_path: Path, grade_ids: set[str]) -> str:
+    """The error each failed test cell of an autograded notebook shows, in a few words."""
     if not notebook_path.exists():
         return ""
     notebook = nbformat.read(notebook_path, as_version=4)
+    reasons = []
     for cell in notebook.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error" and grade_id in grade_ids:
-                name = output.get("ename", "error")
-                if name in _PLAIN_REASONS:
-                    return f"{grade_id}: {_PLAIN_REASONS[name]}"
-                value = str(output.get("evalue", "")).strip().splitlines()
-                detail = f": {value[0][:160]}" if value else ""
-                return f"{grade_id}: {name}{detail}"
-    return ""
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if grade_id not in grade_ids or not errors:
+            continue
+        name = errors[0].get("ename", "error")
+        if name in _PLAIN_REASONS:
+            reasons.append(f"{grade_id}: {_PLAIN_REASONS[name]}")
+        else:
+            value = str(errors[0].get("evalue", "")).strip().splitlines()
+            reasons.append(f"{grade_id}: {name}" + (f": {value[0][:160]}" if value else ""))
+    return "; ".join(reasons)
 
 
 def _prepare_course(solutions: Path, course_dir: Path) -> dict[str, dict[str, float]]:
@@ -182,7 +184,7 @@ def grade_submissions(
                     except MissingEntry:
                         problems[name] = "not autograded"
                 autograded = course_dir / "autograded" / student / ASSIGNMENT / f"{name}.ipynb"
-                reason = problems.get(name) or _first_error(autograded, set(cells))
+                reason = problems.get(name) or _test_cell_errors(autograded, set(cells))
                 row.update(points)
                 row.update(total=sum(points.values()), max=sum(cells.values()), reason=reason)
                 rows.append(row)
