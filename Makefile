@@ -12,6 +12,8 @@ PY := $(VENV)/bin/python
 KERNEL := course-recsys
 STAMP := $(VENV)/.installed
 export MPLBACKEND ?= Agg
+# JupyterLab refuses to run as root (containers, CI) unless told to.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: install lab test unit notebooks student check-notebooks grade bench clean
 
@@ -25,7 +27,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lab: install
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(VENV)/bin/jupyter lab notebooks/
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
 
 # Unit tests and the notebooks in one pytest run, so the closing line counts everything.
 test: install
