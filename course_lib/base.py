@@ -7,13 +7,14 @@ is better. ``course_lib.evaluate`` needs nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from course_lib.data.interactions import Interactions
 
-__all__ = ["Recommender", "check_user_ids", "check_item_ids", "check_interactions"]
+__all__ = ["Recommender", "check_user_ids", "check_item_ids", "check_interactions", "minibatches", "progress"]
 
 
 def check_interactions(train: Any, argument: str = "train") -> Interactions:
@@ -54,6 +55,24 @@ def check_user_ids(user_ids: Any, n_users: int) -> np.ndarray:
 def check_item_ids(item_ids: Any, n_items: int) -> np.ndarray:
     """``item_ids`` as an int64 array, or a ValueError naming the ids outside ``0..n_items-1``."""
     return _check_ids(item_ids, n_items, "item")
+
+
+def minibatches(n_rows: int, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
+    """Row indices in batches of ``batch_size``, shuffled by ``rng`` when given (every row once per epoch)."""
+    if batch_size < 1:
+        raise ValueError(f"`batch_size` must be at least 1, got {batch_size}.")
+    order = rng.permutation(n_rows) if rng is not None else np.arange(n_rows)
+    for start in range(0, n_rows, batch_size):
+        yield order[start:start + batch_size]
+
+
+def progress(iterable: Any, show: bool, description: str, total: int | None = None) -> Any:
+    """A tqdm bar around ``iterable`` when ``show``, else the iterable itself."""
+    if not show:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=description, total=total, leave=False)
 
 
 class Recommender:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading.check import execute_student_notebook, leak_problems, sync_problems
+from course_lib.grading.check import execute_student_notebook, leak_problems, sync_problems, with_quick_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
@@ -29,7 +29,7 @@ def test_student_notebooks_leak_no_solution():
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.stem for p in STUDENT_NOTEBOOKS])
 def test_student_notebook_runs_with_only_not_implemented_errors(path):
-    executed = execute_student_notebook(path, timeout=600)
+    executed = execute_student_notebook(path, timeout=600, quick=True)
     errors = [o.ename for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors, "a student notebook with exercises should stop at least once on a stub"
     assert set(errors) == {"NotImplementedError"}
@@ -48,7 +48,7 @@ def test_solution_notebook_runs_offline_on_the_synthetic_stand_in(path, tmp_path
 
     monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("COURSE_LIB_MIRROR", "http://127.0.0.1:9")
-    notebook = nbformat.read(path, as_version=4)
+    notebook = with_quick_parameters(nbformat.read(path, as_version=4))
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     streams = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))

@@ -25,7 +25,8 @@ import nbformat
 
 from course_lib.grading.generate import student_version
 
-__all__ = ["sync_problems", "leak_problems", "execute_student_notebook", "solution_lines", "MARKERS"]
+__all__ = ["sync_problems", "leak_problems", "execute_student_notebook", "solution_lines", "with_quick_parameters",
+           "MARKERS"]
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
@@ -82,14 +83,35 @@ def leak_problems(solutions: Path, notebooks: Path) -> list[str]:
     return problems
 
 
-def execute_student_notebook(path: Path, timeout: int = 600, kernel_name: str | None = None) -> nbformat.NotebookNode:
+def with_quick_parameters(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` that runs in quick mode: after the cell tagged ``parameters`` comes a
+    cell setting ``QUICK = True`` and the values of ``metadata["course"]["quick_parameters"]``
+    (fewer epochs, smaller sweeps). Tests use it to run notebooks fast; accuracy assertions
+    that need full training sit under ``if not QUICK:``."""
+    notebook = nbformat.from_dict(notebook)
+    overrides = dict(notebook.metadata.get("course", {}).get("quick_parameters", {}))
+    lines = ["QUICK = True"] + [f"{name} = {value!r}" for name, value in overrides.items()]
+    for index, cell in enumerate(notebook.cells):
+        if "parameters" in cell.metadata.get("tags", []):
+            notebook.cells.insert(index + 1, nbformat.v4.new_code_cell("\n".join(lines)))
+            return notebook
+    if overrides:
+        raise ValueError("The notebook has quick_parameters but no cell tagged `parameters`.")
+    return notebook
+
+
+def execute_student_notebook(path: Path, timeout: int = 600, kernel_name: str | None = None,
+                             quick: bool = False) -> nbformat.NotebookNode:
     """Run a student notebook top to bottom; only ``NotImplementedError`` may be raised.
 
     Raises nbclient's ``CellExecutionError`` on any other error. Returns the executed notebook.
+    ``quick=True`` runs it with its quick parameters (``with_quick_parameters``).
     """
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    if quick:
+        notebook = with_quick_parameters(notebook)
     client = NotebookClient(
         notebook,
         timeout=timeout,

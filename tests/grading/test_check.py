@@ -74,3 +74,17 @@ def test_student_execution_allows_only_not_implemented_error(course, tmp_path):
     nbformat.write(broken, tmp_path / "broken.ipynb")
     with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
         execute_student_notebook(tmp_path / "broken.ipynb", timeout=60)
+
+
+def test_quick_parameters_are_set_after_the_parameters_cell():
+    from course_lib.grading.check import with_quick_parameters
+
+    notebook = solution_notebook()
+    notebook.cells.insert(1, nbformat.v4.new_code_cell("EPOCHS = 50", metadata={"tags": ["parameters"]}))
+    notebook.metadata["course"] = {"quick_parameters": {"EPOCHS": 1, "SIZES": [10, 20]}}
+    quick = with_quick_parameters(notebook)
+    assert quick.cells[2].source == "QUICK = True\nEPOCHS = 1\nSIZES = [10, 20]"
+    assert len(quick.cells) == len(notebook.cells) + 1  # the original is untouched
+    del notebook.cells[1]
+    with pytest.raises(ValueError, match="parameters"):
+        with_quick_parameters(notebook)

@@ -1,9 +1,4 @@
-"""Exercise checks: the functions the visible test cells of the notebooks call.
-
-A check runs the student's function or class on small inputs and compares it with the reference
-in ``course_lib``. When something is off it raises an ``AssertionError`` whose message is a hint
-that names the likely mistake (never the solution code); when all is well it prints one line.
-"""
+"""Checks for the exercises of notebook 00 (data and evaluation)."""
 
 from __future__ import annotations
 
@@ -13,41 +8,10 @@ from typing import Any
 import numpy as np
 
 from course_lib import metrics
+from course_lib.checks._common import _as_float, _call, _fail
 from course_lib.data.interactions import Interactions
 
 __all__ = ["check_recall_at_k", "check_ndcg_at_k", "check_popularity"]
-
-
-class ExerciseHint(AssertionError):
-    """An AssertionError whose message is meant for a student."""
-
-
-def _fail(exercise: str, message: str) -> None:
-    raise ExerciseHint(f"{exercise}: {message}")
-
-
-def _call(exercise: str, function: Callable, *args: Any) -> Any:
-    try:
-        return function(*args)
-    except NotImplementedError:
-        raise
-    except ZeroDivisionError:
-        _fail(exercise, f"division by zero for the input {args!r}. Is there a case (no relevant items, "
-                        "a rank of 0) where the denominator is 0? Count ranks from 1.")
-    except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-        _fail(exercise, f"calling it with {args!r} raised {type(error).__name__}: {error}")
-    return None
-
-
-def _as_float(exercise: str, value: Any, args: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        _fail(exercise, f"it should return one number, but for {args!r} it returned {value!r} "
-                        f"(type {type(value).__name__}).")
-    if not np.isfinite(number):
-        _fail(exercise, f"it returned {number} for {args!r}; a metric is a finite number between 0 and 1.")
-    return number
 
 
 # ---------------------------------------------------------------- recall@k

@@ -1,0 +1,30 @@
+"""Exercise checks: the functions the visible test cells of the notebooks call.
+
+A check runs the student's function or class on small inputs and compares it with the reference
+in ``course_lib``. When something is off it raises an ``AssertionError`` (an ``ExerciseHint``)
+whose message is a hint that names the likely mistake, never the solution code; when all is well
+it prints one short line.
+
+One module per notebook (``data_and_evaluation.py`` for 00, ...); every public ``check_*``
+function of every module is available here, as ``course_lib.checks.check_recall_at_k``.
+Importing this package imports no framework: a check that needs torch or TensorFlow imports it
+inside the function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from course_lib.checks._common import ExerciseHint
+
+__all__ = ["ExerciseHint"]
+
+for _module_info in pkgutil.iter_modules(__path__):
+    if _module_info.name.startswith("_"):
+        continue
+    _module = importlib.import_module(f"{__name__}.{_module_info.name}")
+    for _name in getattr(_module, "__all__", []):
+        if _name.startswith("check_"):
+            globals()[_name] = getattr(_module, _name)
+            __all__.append(_name)
