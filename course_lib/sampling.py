@@ -23,6 +23,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
+from course_lib.base import check_user_ids
 from course_lib.data.interactions import Interactions
 
 __all__ = ["sample_negatives", "sample_triplets"]
@@ -72,24 +73,6 @@ def _check_seed(seed: Seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def _check_user_ids(user_ids: object, n_users: int) -> np.ndarray:
-    array = np.asarray(user_ids)
-    if array.ndim == 0:
-        array = array.reshape(1)
-    if array.ndim != 1:
-        raise ValueError(f"`user_ids` must be one-dimensional, got shape {array.shape}.")
-    if array.size and array.dtype.kind not in "iu":
-        raise ValueError(f"`user_ids` must hold integer user ids, got dtype {array.dtype}.")
-    array = array.astype(np.int64, copy=False)
-    bad = (array < 0) | (array >= n_users)
-    if bad.any():
-        raise ValueError(
-            f"`user_ids` must lie in 0..{n_users - 1} (n_users={n_users}); "
-            f"got {np.unique(array[bad])[:5].tolist()} at positions {np.flatnonzero(bad)[:5].tolist()}."
-        )
-    return array
-
-
 def sample_negatives(
     data_or_csr: Interactions | sp.spmatrix | sp.sparray,
     user_ids: np.ndarray,
@@ -131,7 +114,7 @@ def sample_negatives(
     """
     matrix = _as_csr(data_or_csr)
     n_users, n_items = matrix.shape
-    user_ids = _check_user_ids(user_ids, n_users)
+    user_ids = check_user_ids(user_ids, n_users)
     if isinstance(n_negatives, bool) or not isinstance(n_negatives, numbers.Integral) or n_negatives < 1:
         raise ValueError(f"`n_negatives` must be an integer of at least 1, got {n_negatives!r}.")
     n_negatives = int(n_negatives)
