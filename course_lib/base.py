@@ -42,7 +42,7 @@ def _check_ids(values: Any, size: int, label: str) -> np.ndarray:
         shown = ", ".join(str(v) for v in ids[bad][:5])
         raise ValueError(
             f"Unknown {label} ids: {shown}{' ...' if bad.sum() > 5 else ''}; "
-            f"this model knows {label} ids 0 to {size - 1}."
+            f"this model knows {label} ids 0 to {size - 1} (`{label}_ids` must lie in that range)."
         )
     return ids
 
