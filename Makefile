@@ -4,7 +4,7 @@
 #   make student regenerate notebooks/ from solutions/ (nbgrader's preprocessors)
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
 #   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb into grades.csv and feedback
-#   make bench   the evaluation benchmark on ML-100K (see bench/)
+#   make bench   every model in both frameworks and every notebook, into bench/RESULTS.md [DATASET=ml-1m]
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -47,7 +47,7 @@ grade: install
 	$(VENV)/bin/course-grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
 
 bench: install
-	$(PY) bench/evaluation_benchmark.py
+	$(PY) bench/run_all.py $(if $(DATASET),--dataset $(DATASET))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
