@@ -1,0 +1,128 @@
+"""Checks for the exercises of notebook 05 (graph models: LightGCN propagation, GF-CF scores)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from course_lib.checks._common import _fail
+from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees, normalized_adjacency, normalized_interactions
+
+__all__ = ["check_propagation", "check_gfcf_scores"]
+
+
+def _tiny_graph() -> sp.csr_matrix:
+    """A 6-user x 8-item interaction matrix with one item nobody has seen."""
+    rng = np.random.default_rng(5)
+    matrix = (rng.random((6, 8)) < 0.45).astype(np.float64)
+    matrix[np.arange(6), rng.integers(0, 7, size=6)] = 1.0  # every user has an item
+    matrix[:, 7] = 0.0                                      # item 7: degree 0
+    return sp.csr_matrix(matrix)
+
+
+# ------------------------------------------------------------- propagation
+def check_propagation(propagate: Callable[[Any, Any, int], Any]) -> None:
+    """Check a student's PyTorch ``propagate(adjacency, embeddings, n_layers)`` -> (N, D) layer mean."""
+    import torch
+
+    name = "propagate"
+    graph = normalized_adjacency(_tiny_graph()).astype(np.float32)
+    adjacency = torch.sparse_coo_tensor(np.vstack([graph.row, graph.col]), graph.data, graph.shape,
+                                        check_invariants=True).coalesce()
+    dense = torch.as_tensor(graph.toarray())
+    generator = torch.Generator().manual_seed(0)
+    for n_layers in (0, 2, 3, 1):  # K = 2 first: with K = 1 the last layer is also the mean without E(0)
+        embeddings = torch.randn(graph.shape[0], 4, generator=generator, requires_grad=True)
+        try:
+            got = propagate(adjacency, embeddings, n_layers)
+        except NotImplementedError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
+            _fail(name, f"calling it with n_layers={n_layers} raised {type(error).__name__}: {error}")
+        if not isinstance(got, torch.Tensor):
+            _fail(name, f"it should return a torch.Tensor, got {type(got).__name__}.")
+        if tuple(got.shape) != tuple(embeddings.shape):
+            _fail(name, f"it should return one embedding per node, shape {tuple(embeddings.shape)}; got "
+                        f"{tuple(got.shape)}. Stack the layers and take the mean over the layer axis (dim=0).")
+        if not got.requires_grad:
+            _fail(name, "the result is cut off from autograd: use torch operations only (no .numpy(), no "
+                        "torch.no_grad(), no .detach()), or the embeddings will never learn.")
+        with torch.no_grad():
+            layers = [embeddings.detach()]
+            for _ in range(n_layers + 1):
+                layers.append(dense @ layers[-1])
+            got = got.detach()
+            expected = torch.stack(layers[:n_layers + 1]).mean(0)
+            if torch.allclose(got, expected, atol=1e-5):
+                continue
+            if n_layers > 0 and torch.allclose(got, layers[n_layers], atol=1e-5):
+                _fail(name, f"with n_layers={n_layers} you returned the last layer E({n_layers}); LightGCN "
+                            "returns the MEAN of all layers E(0), E(1), ..., E(K).")
+            if n_layers > 0 and torch.allclose(got, torch.stack(layers[:n_layers + 1]).sum(0), atol=1e-5):
+                _fail(name, "you summed the layers; LightGCN takes their mean (divide by K + 1).")
+            if n_layers > 0 and torch.allclose(got, torch.stack(layers[1:n_layers + 1]).mean(0), atol=1e-5):
+                _fail(name, "your mean leaves out layer 0: the initial embeddings E(0) count as a layer too.")
+            if torch.allclose(got, torch.stack(layers[:n_layers + 2]).mean(0), atol=1e-5) or (
+                    n_layers > 1 and torch.allclose(got, torch.stack(layers[:n_layers]).mean(0), atol=1e-5)):
+                _fail(name, f"off by one layer: with n_layers={n_layers} there are {n_layers} products with the "
+                            f"adjacency and {n_layers + 1} layers in the mean, E(0) to E({n_layers}).")
+            _fail(name, f"with n_layers={n_layers} the result differs from the layer mean by up to "
+                        f"{float((got - expected).abs().max()):.3g}. Each layer is E(k+1) = A @ E(k) "
+                        "(torch.sparse.mm), and the result is the mean of E(0) .. E(K).")
+    print(f"{name}: all 4 checks passed (K = 0 to 3).")
+
+
+# --------------------------------------------------------------- GF-CF scores
+def check_gfcf_scores(student_scores: Callable[..., Any]) -> None:
+    """Check a student's ``gfcf_scores(user_items, normalized, item_vectors, item_degrees, ideal_weight)``.
+
+    ``user_items`` (B, I) dense rows of R, ``normalized`` the sparse (U, I) R~, ``item_vectors``
+    V (I, K), ``item_degrees`` (I,); the result is (B, I).
+    """
+    name = "gfcf_scores"
+    matrix = _tiny_graph()
+    normalized, _, item_degrees = normalized_interactions(matrix)
+    _, _, vt = np.linalg.svd(normalized.toarray(), full_matrices=False)
+    item_vectors = vt[:3].T                                                  # (I, 3)
+    user_items = matrix[[0, 2, 5]].toarray()                                 # (3, I)
+    item_item = (normalized.T @ normalized).toarray()
+    for ideal_weight in (0.3, 1.0):
+        args = (user_items.copy(), normalized, item_vectors, item_degrees.copy(), ideal_weight)
+        try:
+            got = student_scores(*args)
+        except NotImplementedError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
+            _fail(name, f"calling it raised {type(error).__name__}: {error}")
+        got = np.asarray(got.toarray() if sp.issparse(got) else got, dtype=np.float64)
+        expected = gfcf_scores(user_items, item_item, item_vectors, item_degrees, ideal_weight)
+        if got.shape != expected.shape:
+            _fail(name, f"it should return one score per (user, item), shape {expected.shape}; got {got.shape}. "
+                        "The linear filter is the item x item matrix R~^T R~ (not R~ R~^T).")
+        if not np.isfinite(got).all():
+            _fail(name, "the scores hold NaN or inf: an item nobody has seen has degree 0; use 0 for its "
+                        "d^-1/2 (course_lib.closed_form.inverse_sqrt_degrees does that).")
+        if np.allclose(got, expected):
+            continue
+        linear = user_items @ item_item
+        inverse_sqrt, root = inverse_sqrt_degrees(item_degrees), np.sqrt(item_degrees)
+        low_pass = user_items @ item_vectors @ item_vectors.T
+        if np.allclose(got, linear):
+            _fail(name, "you returned the linear filter only: add ideal_weight times the ideal low-pass filter.")
+        if np.allclose(got, ideal_weight * ((user_items * inverse_sqrt) @ item_vectors @ item_vectors.T) * root):
+            _fail(name, "you returned the ideal low-pass filter only: add the linear filter r_u R~^T R~.")
+        if np.allclose(got, linear + ideal_weight * low_pass):
+            _fail(name, "the ideal filter needs the degree scaling: r_u D^-1/2 V V^T D^1/2 (scale the input "
+                        "columns by d^-1/2 and the output columns by d^1/2).")
+        if np.allclose(got, linear + ideal_weight * ((user_items * root) @ item_vectors @ item_vectors.T)
+                       * inverse_sqrt):
+            _fail(name, "the two degree scalings are swapped: the input goes through D^-1/2, the output "
+                        "through D^1/2.")
+        if np.allclose(got, linear + low_pass):
+            _fail(name, "ideal_weight is ignored: multiply the ideal low-pass filter by it.")
+        _fail(name, f"with ideal_weight={ideal_weight} the scores differ from GF-CF's by up to "
+                    f"{np.abs(got - expected).max():.3g}: s_u = r_u R~^T R~ + ideal_weight * r_u D^-1/2 V V^T D^1/2.")
+    print(f"{name}: all 2 checks passed.")

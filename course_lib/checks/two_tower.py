@@ -1,0 +1,118 @@
+"""Checks for the exercises of notebook 04 (two-tower models), written in PyTorch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_lib.checks._common import _call, _fail
+
+__all__ = ["check_tower", "check_in_batch_softmax_loss"]
+
+
+# ------------------------------------------------------------------- the tower
+def check_tower(tower_class: Callable[..., Any]) -> None:
+    """Check a student's ``Tower(input_dim, hidden_dims, output_dim)`` ``nn.Module``: Linear + ReLU
+    per hidden width, a linear output layer, He-initialized weights and zero biases."""
+    import torch
+    from torch import nn
+
+    name = "Tower"
+    torch.manual_seed(0)
+    tower = _call(name, tower_class, 6, (16, 8), 4)
+    if not isinstance(tower, nn.Module):
+        _fail(name, f"Tower(...) should build an nn.Module, got {type(tower).__name__}.")
+    inputs = torch.randn(64, 6)
+    outputs = _call(name, tower, inputs)
+    if not isinstance(outputs, torch.Tensor) or tuple(outputs.shape) != (64, 4):
+        shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+        _fail(name, f"for a batch of 64 inputs of size 6 and output_dim=4 the output should have shape "
+                    f"(64, 4), got {shape}.")
+    linears = [m for m in tower.modules() if isinstance(m, nn.Linear)]
+    if len(linears) != 3:
+        _fail(name, f"with hidden_dims=(16, 8) the tower needs 3 nn.Linear layers (6->16, 16->8, 8->4), "
+                    f"found {len(linears)}. Are the layers kept in an nn.ModuleList or nn.Sequential, so "
+                    "PyTorch sees them?")
+    widths = [(m.in_features, m.out_features) for m in linears]
+    if widths != [(6, 16), (16, 8), (8, 4)]:
+        _fail(name, f"the layers should map 6->16, 16->8, 8->4, got {widths}.")
+    with torch.no_grad():
+        plus, minus, zero = tower(inputs), tower(-inputs), tower(torch.zeros_like(inputs))
+    if (plus >= 0).all() and (minus >= 0).all():
+        _fail(name, "every output is >= 0: is there a ReLU after the last layer? The output layer stays "
+                    "linear, so that dot products of two towers can be negative (and no unit dies there).")
+    if torch.allclose(plus + minus, 2 * zero, atol=1e-5):
+        _fail(name, "the tower is a linear (affine) function of its input: put a ReLU after each hidden layer.")
+    big = _call(name, tower_class, 512, (512,), 512)
+    for linear in [m for m in big.modules() if isinstance(m, nn.Linear)]:
+        std, target = float(linear.weight.detach().std()), (2.0 / linear.in_features) ** 0.5
+        if abs(std - 1.0) < 0.1:
+            _fail(name, "the weights have standard deviation 1 (nn.init.normal_ with its defaults): far too "
+                        "large; this is the initialization that makes a narrow two-tower model collapse. "
+                        "Use He initialization, std = sqrt(2 / fan_in).")
+        if not 0.85 * target < std < 1.15 * target:
+            _fail(name, f"a 512->512 layer's weights have standard deviation {std:.4f}; He initialization gives "
+                        f"sqrt(2 / 512) = {target:.4f} (nn.init.kaiming_normal_ with nonlinearity='relu', "
+                        "or normal_ with that std). PyTorch's default is smaller.")
+        if linear.bias is not None and float(linear.bias.detach().abs().max()) > 1e-6:
+            _fail(name, "the biases should start at zero (nn.init.zeros_).")
+    print(f"{name}: all checks passed (shapes, layers, ReLUs, linear output, He initialization).")
+
+
+# ---------------------------------------------------- the in-batch softmax loss
+def _reference_loss(users: Any, items: Any, log_q: Any, temperature: float) -> float:
+    logits = users @ items.T / temperature - log_q[None, :]
+    shifted = logits - logits.max(1, keepdims=True)
+    return float(np.mean(np.log(np.exp(shifted).sum(1)) - np.diag(shifted)))
+
+
+def check_in_batch_softmax_loss(loss_function: Callable[..., Any]) -> None:
+    """Check a student's ``in_batch_softmax_loss(user_vectors, item_vectors, log_q, temperature)``."""
+    import torch
+
+    name = "in_batch_softmax_loss"
+    rng = np.random.default_rng(7)
+    users = rng.normal(size=(6, 4)).astype(np.float32)
+    items = rng.normal(size=(6, 4)).astype(np.float32)
+    log_q = np.log(rng.dirichlet(np.ones(6) * 0.5)).astype(np.float32)
+    temperature = 0.5
+    value = _call(name, loss_function, torch.tensor(users), torch.tensor(items), torch.tensor(log_q), temperature)
+    if not isinstance(value, torch.Tensor):
+        _fail(name, f"return a torch tensor (so that gradients flow), got {type(value).__name__}.")
+    if value.numel() != 1:
+        _fail(name, f"return one number, the mean loss over the batch; got a tensor of shape {tuple(value.shape)}.")
+    got = float(value)
+    expected = _reference_loss(users, items, log_q, temperature)
+    if np.isclose(got, expected, atol=1e-4):
+        print(f"{name}: all checks passed (loss {got:.4f}).")
+        return
+    candidates = {
+        "no_correction": _reference_loss(users, items, np.zeros_like(log_q), temperature),
+        "added": _reference_loss(users, items, -log_q, temperature),
+        "no_temperature": _reference_loss(users, items, log_q, 1.0),
+        "times_temperature": _reference_loss(users, items, log_q, 1.0 / temperature),
+        "sum": 6 * expected,
+        "transposed": _reference_loss(items, users, log_q, temperature),
+        "transposed_after": _reference_loss(items, users, np.zeros_like(log_q), temperature),
+    }
+    hints = {
+        "no_correction": "it looks like the log-popularity correction is missing, or subtracted along the wrong "
+                         "axis (log_q[:, None] shifts each row by a constant, which a softmax ignores): it belongs "
+                         "to the items, the columns: logits - log_q[None, :].",
+        "added": "the correction has the wrong sign: popular items are over-sampled as negatives, so their logits "
+                 "are lowered by log_q (logits - log_q), not raised.",
+        "no_temperature": "the temperature is ignored: divide the dot products by it.",
+        "times_temperature": "the dot products are multiplied by the temperature: divide by it.",
+        "sum": "you summed the losses of the batch: take their mean.",
+        "transposed": "the softmax runs over the wrong axis: each row (a user) is a softmax over the items of the "
+                      "batch (the columns), with its positive on the diagonal.",
+    }
+    hints["transposed_after"] = hints["transposed"]
+    for key, candidate in candidates.items():
+        if np.isfinite(candidate) and np.isclose(got, candidate, atol=1e-4):
+            _fail(name, hints[key])
+    _fail(name, f"on a test batch the loss should be {expected:.4f}, you returned {got:.4f}. The logits are "
+                "user_vectors @ item_vectors.T / temperature - log_q[None, :] and the labels the diagonal "
+                "(cross-entropy with labels 0..B-1).")

@@ -1,0 +1,250 @@
+"""Neural collaborative filtering in PyTorch: a rating MLP, GMF, MLP, NeuMF and a hybrid NeuMF.
+
+He et al., "Neural Collaborative Filtering", WWW 2017. Twin: course_lib/tf/mlp.py (same classes,
+arguments and weight names). The framework-free half (arguments, batches with sampled negatives,
+the epoch loop, validation, best checkpoint) is in course_lib/nn_common.py.
+
+Shapes: B batch, D embedding_dim, H last hidden width, F item features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
+from course_lib.torch.training import TorchRecommender, get_device
+
+__all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
+
+
+def _embedding(n_rows: int, dim: int) -> nn.Embedding:
+    table = nn.Embedding(n_rows, dim)
+    nn.init.normal_(table.weight, std=0.01)  # NCF's initialization; N(0, 1) would start far too large
+    return table
+
+
+def _tower(in_dim: int, hidden_dims: Sequence[int]) -> nn.ModuleList:
+    dims = [in_dim, *hidden_dims]
+    return nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+
+
+def _run_tower(layers: nn.ModuleList, x: torch.Tensor, dropout: float, training: bool) -> torch.Tensor:
+    for layer in layers:
+        x = F.dropout(F.relu(layer(x)), dropout, training)                  # (B, H_l)
+    return x
+
+
+class RatingNet(nn.Module):
+    """Explicit NCF: [user embedding, item embedding] -> ReLU layers -> one rating."""
+
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
+                 dropout: float = 0.0, global_mean: float = 0.0) -> None:
+        super().__init__()
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
+        self.layers = _tower(2 * embedding_dim, hidden_dims)
+        self.output = nn.Linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
+        nn.init.constant_(self.output.bias, global_mean)  # start at the mean rating
+        self.dropout = dropout
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
+        return self.output(_run_tower(self.layers, x, self.dropout, self.training)).squeeze(-1)  # (B,)
+
+
+class GMFNet(nn.Module):
+    """Generalized matrix factorization: logit = w . (p_u * q_i) + b."""
+
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int) -> None:
+        super().__init__()
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
+        self.output = nn.Linear(embedding_dim, 1)
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        return self.output(self.user_embedding(users) * self.item_embedding(items)).squeeze(-1)  # (B,)
+
+
+class MLPNet(nn.Module):
+    """The MLP tower of NCF: [p_u, q_i] -> ReLU layers -> logit."""
+
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
+        self.layers = _tower(2 * embedding_dim, hidden_dims)
+        self.output = nn.Linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
+        self.dropout = dropout
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
+        return self.output(_run_tower(self.layers, x, self.dropout, self.training)).squeeze(-1)  # (B,)
+
+
+class NeuMFNet(nn.Module):
+    """NeuMF: a GMF branch and an MLP branch with their own embeddings, concatenated into one output layer.
+
+    With ``item_features`` (I, F) a third, content branch joins them: a user embedding times the
+    item's features projected to D (``feature_projection``), so a film is placed by its genres
+    (or by given item embeddings) as well as by its ratings.
+    """
+
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
+                 dropout: float = 0.0, item_features: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.gmf_user, self.gmf_item = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
+        self.mlp_user, self.mlp_item = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
+        self.layers = _tower(2 * embedding_dim, hidden_dims)
+        width = embedding_dim + (hidden_dims[-1] if hidden_dims else 2 * embedding_dim)
+        if item_features is not None:
+            self.feature_user = _embedding(n_users, embedding_dim)
+            self.feature_projection = nn.Linear(item_features.shape[1], embedding_dim)
+            # not a weight: kept out of the state_dict, so the weight keys match the TF twin's
+            self.register_buffer("item_features", torch.as_tensor(item_features), persistent=False)
+            width += embedding_dim
+        self.output = nn.Linear(width, 1)
+        self.dropout = dropout
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        gmf = self.gmf_user(users) * self.gmf_item(items)                                   # (B, D)
+        mlp = torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=-1)               # (B, 2D)
+        branches = [gmf, _run_tower(self.layers, mlp, self.dropout, self.training)]         # (B, D), (B, H)
+        if hasattr(self, "feature_projection"):
+            content = self.feature_projection(self.item_features[items])                    # (B, D)
+            branches.append(self.feature_user(users) * content)                             # (B, D)
+        return self.output(torch.cat(branches, dim=-1)).squeeze(-1)                         # (B,)
+
+
+# ------------------------------------------------------------------ recommenders
+_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+               "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
+
+
+class TorchSteps(TorchRecommender):
+    """The PyTorch primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
+
+    A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``.
+    """
+
+    def _build(self, train: Any) -> None:
+        self.device_ = get_device(self.device)
+        torch.manual_seed(self.seed)
+        self.network_ = self._network(train).to(self.device_)
+        self.optimizer_ = _OPTIMIZERS[self.optimizer](self.network_.parameters(), lr=self.learning_rate)
+
+    def _penalty(self) -> torch.Tensor:
+        l1 = getattr(self, "l1", 0.0)
+        penalty = torch.zeros((), device=self.device_)
+        for parameter in self.network_.parameters():
+            if self.l2:
+                penalty = penalty + self.l2 * parameter.square().sum()
+            if l1:
+                penalty = penalty + l1 * parameter.abs().sum()
+        return penalty
+
+    def _set_learning_rate(self, value: float) -> None:
+        for group in self.optimizer_.param_groups:
+            group["lr"] = value
+
+    def _train_batch(self, batch: dict[str, np.ndarray]) -> float:
+        self.network_.train()
+        self.optimizer_.zero_grad()
+        loss = self._batch_loss(batch, training=True) + self._penalty()
+        loss.backward()
+        self.optimizer_.step()
+        return float(loss.detach())
+
+    def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
+        """The training loss (penalty included) of one batch, with dropout off."""
+        self.network_.eval()
+        with torch.no_grad():
+            return float(self._batch_loss(batch, training=False) + self._penalty())
+
+    def sgd_step(self, batch: dict[str, np.ndarray], learning_rate: float) -> float:
+        """One plain gradient step ``w <- w - learning_rate * grad`` on one batch (for parity tests)."""
+        self.network_.train()
+        self.network_.zero_grad()
+        loss = self._batch_loss(batch, training=True) + self._penalty()
+        loss.backward()
+        with torch.no_grad():
+            for parameter in self.network_.parameters():
+                if parameter.grad is not None:
+                    parameter -= learning_rate * parameter.grad
+        return float(loss.detach())
+
+
+class _TorchNCF(TorchSteps):
+    def _forward_numpy(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        self.network_.eval()
+        with torch.no_grad():
+            return self.network_(self._tensor(users), self._tensor(items)).cpu().numpy()
+
+    def _batch_loss(self, batch: dict[str, np.ndarray], training: bool) -> torch.Tensor:
+        output = self.network_(self._tensor(batch["users"]), self._tensor(batch["items"]))      # (B,)
+        if "ratings" in batch:
+            return F.mse_loss(output, self._tensor(batch["ratings"], torch.float32))
+        return F.binary_cross_entropy_with_logits(output, self._tensor(batch["labels"], torch.float32))
+
+
+class ExplicitNCF(ExplicitNCFBase, _TorchNCF):
+    """Rating prediction with NCF: embeddings into an MLP, trained with MSE on the observed ratings.
+
+    Parameters: ``embedding_dim``, ``hidden_dims``, ``dropout``, ``l1`` / ``l2`` (penalties summed
+    over all parameters), ``optimizer`` (adam, sgd, adagrad, rmsprop), ``learning_rate``,
+    ``scheduler`` (None, step, exponential, cosine; per epoch), ``epochs``, ``batch_size``,
+    ``keep_best`` (None or "loss": restore the epoch of lowest validation MSE), ``patience``,
+    ``seed``, ``device``, ``show_progress``. ``history_`` holds ``loss`` and ``validation_loss``.
+    """
+
+    def _network(self, train: Any) -> nn.Module:
+        return RatingNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
+                         self.global_mean_)
+
+
+class GMF(ImplicitNCFBase, _TorchNCF):
+    """GMF trained on implicit feedback with sampled negatives and binary cross-entropy."""
+
+    def __init__(self, embedding_dim: int = 32, n_negatives: int = 4, l1: float = 0.0, l2: float = 0.0,
+                 optimizer: str = "adam", learning_rate: float = 1e-3, scheduler: str | None = None,
+                 epochs: int = 10, batch_size: int = 2048, keep_best: str | None = None,
+                 patience: int | None = None, seed: int = 0, device: Any = None, show_progress: bool = True) -> None:
+        super().__init__(embedding_dim, (), 0.0, n_negatives, l1, l2, optimizer, learning_rate, scheduler, epochs,
+                         batch_size, keep_best, patience, seed, device, show_progress)
+
+    def _network(self, train: Any) -> nn.Module:
+        return GMFNet(self.n_users_, self.n_items_, self.embedding_dim)
+
+
+class MLP(ImplicitNCFBase, _TorchNCF):
+    """The MLP tower of NCF alone, trained like GMF."""
+
+    def _network(self, train: Any) -> nn.Module:
+        return MLPNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout)
+
+
+class NeuMF(ImplicitNCFBase, _TorchNCF):
+    """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
+
+    Parameters as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch. With a
+    ``validation`` set, ``keep_best="ndcg"`` restores the epoch of best validation NDCG@10.
+    """
+
+    def _network(self, train: Any) -> nn.Module:
+        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout)
+
+
+class HybridNeuMF(HybridFeaturesMixin, NeuMF):
+    """NeuMF with a third branch on item side features: ``item_features`` (I, F), by default
+    ``train.item_features`` (the genres of MovieLens), or any precomputed item embeddings."""
+
+    def __init__(self, item_features: np.ndarray | None = None, **arguments: Any) -> None:
+        super().__init__(**arguments)
+        self.item_features = item_features
+
+    def _network(self, train: Any) -> nn.Module:
+        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
+                        self.item_features_)
