@@ -169,7 +169,7 @@ class LightGCN(TFRecommender):
         self._check_fitted()
         with tf.device(self.device_):
             _, gradients = self._gradients(self.adjacency_, *self._batch(users, positives, negatives))
-            for variable, gradient in zip(self.network_.trainable_variables, gradients):
+            for variable, gradient in zip(self.network_.trainable_variables, gradients, strict=True):
                 variable.assign_sub(learning_rate * tf.convert_to_tensor(gradient))
         self._final = None
 
@@ -183,7 +183,7 @@ class LightGCN(TFRecommender):
         def step(indices: tf.Tensor, values: tf.Tensor, users: tf.Tensor, positives: tf.Tensor,
                  negatives: tf.Tensor) -> tf.Tensor:
             loss, gradients = self._gradients(self._sparse(indices, values), users, positives, negatives)
-            optimizer.apply_gradients(zip(gradients, variables))
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
             return loss
 
         self.history_ = {"loss": []}

@@ -11,10 +11,9 @@ With ``n_layers=0`` it is plain matrix factorization trained with BPR (MF-BPR).
 
 from __future__ import annotations
 
-from typing import Any
-
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp

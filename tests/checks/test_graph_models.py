@@ -10,7 +10,6 @@ import pytest
 from course_lib import checks
 from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees
 
-
 # ------------------------------------------------------------- propagation
 torch = pytest.importorskip("torch")
 

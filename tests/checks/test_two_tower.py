@@ -17,7 +17,7 @@ def _tower(init="he", output_relu=False, activation=True, default_init=False):
         def __init__(self, input_dim, hidden_dims, output_dim):
             super().__init__()
             widths = [input_dim, *hidden_dims, output_dim]
-            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
             if not default_init:
                 for layer in self.layers:
                     if init == "he":
