@@ -34,7 +34,7 @@ KERNELSPEC = {"display_name": "Python (course-recsys)", "language": "python", "n
 
 # Notebook-level metadata kept in the student copy; everything else (widgets state, execution
 # timestamps, editor settings) is dropped so the file only changes when the content does.
-_KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info")
+_KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "course")  # course: quick_parameters
 _KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable")
 
 

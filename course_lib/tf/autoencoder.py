@@ -71,7 +71,7 @@ class AutoencoderNet(keras.Model):
 class _TFAutoencoder(AutoencoderBase, TFSteps):
     def _network(self, train: Any) -> keras.Model:
         return AutoencoderNet(self.n_items_, self.hidden_dim, self.latent_dim, self._variational,
-                              self._likelihood == "multinomial", self.seed)
+                              True, self.seed)
 
     def _dummy_batch(self) -> dict[str, np.ndarray]:
         batch = {"profiles": np.zeros((1, self.n_items_), np.float32), "inputs": np.zeros((1, self.n_items_), np.float32)}

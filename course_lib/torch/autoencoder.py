@@ -67,7 +67,7 @@ class AutoencoderNet(nn.Module):
 class _TorchAutoencoder(AutoencoderBase, TorchSteps):
     def _network(self, train: Any) -> nn.Module:
         return AutoencoderNet(self.n_items_, self.hidden_dim, self.latent_dim, self._variational,
-                              self._likelihood == "multinomial")
+                              True)
 
     def _forward_numpy(self, profiles: np.ndarray) -> np.ndarray:
         self.network_.eval()

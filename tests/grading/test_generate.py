@@ -43,7 +43,8 @@ def test_outputs_and_execution_counts_are_cleared(student):
 
 
 def test_metadata_is_normalized(student):
-    assert set(student.metadata) == {"kernelspec", "language_info"}
+    assert set(student.metadata) <= {"kernelspec", "language_info", "course"}
+    assert "widgets" not in student.metadata
     assert student.metadata["kernelspec"]["name"] == "course-recsys"
     assert "checksum" in _cell(student, "double_max_tests").metadata["nbgrader"]
     assert _cell(student, "double_max_tests").metadata["nbgrader"]["locked"] is True

@@ -12,6 +12,19 @@ torch_ae = pytest.importorskip("course_lib.torch.autoencoder")
 tf_ae = pytest.importorskip("course_lib.tf.autoencoder")
 
 MODELS = ["DenoisingAutoencoder", "MultDAE", "MultVAE"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small models on a shared 2-core machine: one thread avoids PyTorch's thread contention."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 FRAMEWORKS = {"torch": torch_ae, "tf": tf_ae}
 SMALL = dict(hidden_dim=24, latent_dim=8)
 
@@ -56,8 +69,9 @@ def test_same_weights_give_the_same_scores_loss_and_sgd_step(name, tiny):
 @pytest.mark.parametrize("name", MODELS)
 def test_autoencoders_beat_popularity(name, framework, small_split):
     train, test = small_split
-    model = getattr(FRAMEWORKS[framework], name)(epochs=15, learning_rate=3e-3, batch_size=64, seed=0,
-                                                 show_progress=False, **SMALL).fit(train)
+    settings = (dict(epochs=30, learning_rate=1e-2, hidden_dim=128, latent_dim=32) if name == "DenoisingAutoencoder"
+                else dict(epochs=40, learning_rate=3e-3, hidden_dim=64, latent_dim=16))
+    model = getattr(FRAMEWORKS[framework], name)(batch_size=32, seed=0, show_progress=False, **settings).fit(train)
     ndcg = course_lib.evaluate(model, train, test, cutoffs=10, beyond_accuracy=False)["ndcg"].iloc[0]
     popular = course_lib.evaluate(course_lib.Popularity().fit(train), train, test, cutoffs=10,
                                   beyond_accuracy=False)["ndcg"].iloc[0]

@@ -12,6 +12,19 @@ torch_mlp = pytest.importorskip("course_lib.torch.mlp")
 tf_mlp = pytest.importorskip("course_lib.tf.mlp")
 
 MODELS = ["ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Small models on a shared 2-core machine: one thread avoids PyTorch's thread contention."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 FRAMEWORKS = {"torch": torch_mlp, "tf": tf_mlp}
 
 
