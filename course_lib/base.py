@@ -14,7 +14,8 @@ import numpy as np
 
 from course_lib.data.interactions import Interactions
 
-__all__ = ["Recommender", "check_user_ids", "check_item_ids", "check_interactions", "minibatches", "progress"]
+__all__ = ["Recommender", "check_user_ids", "check_item_ids", "check_interactions", "check_hyperparameters",
+           "minibatches", "progress"]
 
 
 def check_interactions(train: Any, argument: str = "train") -> Interactions:
@@ -55,6 +56,32 @@ def check_user_ids(user_ids: Any, n_users: int) -> np.ndarray:
 def check_item_ids(item_ids: Any, n_items: int) -> np.ndarray:
     """``item_ids`` as an int64 array, or a ValueError naming the ids outside ``0..n_items-1``."""
     return _check_ids(item_ids, n_items, "item")
+
+
+def check_hyperparameters(model: Any, positive_ints: tuple[str, ...] = (), positive_numbers: tuple[str, ...] = (),
+                          non_negative_numbers: tuple[str, ...] = (),
+                          choices: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Validate a recommender's stored arguments; a ValueError names the bad one and its value.
+
+    Both twins of a pair call this with the same names, so they refuse the same arguments.
+    """
+    for name in positive_ints:
+        value = getattr(model, name)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer, got {name}={value!r}.")
+    for name in positive_numbers:
+        value = getattr(model, name)
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"`{name}` must be a positive number, got {name}={value!r}.")
+    for name in non_negative_numbers:
+        value = getattr(model, name)
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"`{name}` must be a non-negative number, got {name}={value!r}.")
+    for name, allowed in (choices or {}).items():
+        value = getattr(model, name)
+        if value not in allowed:
+            shown = " or ".join(repr(a) for a in allowed)
+            raise ValueError(f"`{name}` must be {shown}, got {name}={value!r}.")
 
 
 def minibatches(n_rows: int, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from course_lib.base import check_hyperparameters
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
 from course_lib.torch.training import TorchRecommender, get_device, progress
@@ -57,17 +58,9 @@ class BPRNet(nn.Module):
 
 
 def _check_arguments(model: Any) -> None:
-    for name in ("embedding_dim", "epochs", "batch_size"):
-        value = getattr(model, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {name}={value!r}.")
-    for name in ("learning_rate", "init_std"):
-        if not np.isfinite(getattr(model, name)) or getattr(model, name) <= 0:
-            raise ValueError(f"`{name}` must be a positive number, got {name}={getattr(model, name)!r}.")
-    if not np.isfinite(model.l2) or model.l2 < 0:
-        raise ValueError(f"`l2` must be a non-negative number, got l2={model.l2!r}.")
-    if model.optimizer not in ("adam", "sgd"):
-        raise ValueError(f"`optimizer` must be 'adam' or 'sgd', got optimizer={model.optimizer!r}.")
+    check_hyperparameters(model, positive_ints=("embedding_dim", "epochs", "batch_size"),
+                          positive_numbers=("learning_rate", "init_std"), non_negative_numbers=("l2",),
+                          choices={"optimizer": ("adam", "sgd")})
 
 
 class BPRMF(TorchRecommender):
