@@ -168,7 +168,8 @@ class NeuralTrainer:
     seed: int
     _validates_ranking = True  # False for rating models: validation by loss (MSE) only
 
-    def _fit_loop(self, train: Interactions, validation: Interactions | None) -> None:
+    def _fit_loop(self, train: Interactions, validation: Interactions | None, show_progress: bool | None = None) -> None:
+        """The epochs; ``show_progress`` (fit's argument) overrides the constructor's when given."""
         check_choice("keep_best", self.keep_best, (None, "ndcg", "loss"))
         if self.patience is not None:
             check_int("patience", self.patience)
@@ -181,7 +182,8 @@ class NeuralTrainer:
         rng = np.random.default_rng(self.seed)
         self.history_ = {"loss": []}
         best, best_weights, since_best = -math.inf, None, 0
-        bar = progress(range(self.epochs), self.show_progress, type(self).__name__)
+        bar = progress(range(self.epochs), self.show_progress if show_progress is None else show_progress,
+                       type(self).__name__)
         for epoch in bar:
             self._set_learning_rate(learning_rate_at(self.scheduler, self.learning_rate, epoch, self.epochs))
             losses = [self._train_batch(batch) for batch in self._epoch_batches(rng)]
@@ -277,7 +279,8 @@ class ExplicitNCFBase(_NCFBase):
         super().__init__(embedding_dim, hidden_dims, dropout, l1, l2, optimizer, learning_rate, scheduler, epochs,
                          batch_size, keep_best, patience, seed, device, show_progress)
 
-    def fit(self, train: Interactions, validation: Interactions | None = None) -> ExplicitNCFBase:
+    def fit(self, train: Interactions, validation: Interactions | None = None,
+            show_progress: bool | None = None) -> ExplicitNCFBase:
         """Fit on the ratings of ``train``; with ``validation`` (ratings too) record the validation MSE
         per epoch, keep the best epoch (``keep_best="loss"``) and stop after ``patience`` bad epochs."""
         train = self._start_fit(train)
@@ -290,7 +293,7 @@ class ExplicitNCFBase(_NCFBase):
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
         self._train_data = train
         self._build(train)
-        self._fit_loop(train, validation)
+        self._fit_loop(train, validation, show_progress)
         return self
 
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
@@ -325,7 +328,8 @@ class ImplicitNCFBase(_NCFBase):
                          batch_size, keep_best, patience, seed, device, show_progress)
         self.n_negatives = n_negatives
 
-    def fit(self, train: Interactions, validation: Interactions | None = None) -> ImplicitNCFBase:
+    def fit(self, train: Interactions, validation: Interactions | None = None,
+            show_progress: bool | None = None) -> ImplicitNCFBase:
         """Fit on the interactions of ``train`` (every one a positive); with ``validation`` record the
         validation loss and NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"`` or
         ``"loss"``) and stop after ``patience`` epochs without improvement."""
@@ -335,7 +339,7 @@ class ImplicitNCFBase(_NCFBase):
         self._positives = train.to_csr()
         self._prepare_features(train)
         self._build(train)
-        self._fit_loop(train, validation)
+        self._fit_loop(train, validation, show_progress)
         return self
 
     def _prepare_features(self, train: Interactions) -> None:
@@ -411,7 +415,8 @@ class AutoencoderBase(NeuralTrainer):
         if hasattr(self, "switch_on"):
             check_float("switch_on", self.switch_on, 0.0, 1.0)
 
-    def fit(self, train: Interactions, validation: Interactions | None = None) -> AutoencoderBase:
+    def fit(self, train: Interactions, validation: Interactions | None = None,
+            show_progress: bool | None = None) -> AutoencoderBase:
         """Fit on the user rows of ``train``; with ``validation`` (held-out interactions of the same
         users) record the validation NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"``)
         and stop after ``patience`` epochs without improvement."""
@@ -421,7 +426,7 @@ class AutoencoderBase(NeuralTrainer):
         self._active_users = np.flatnonzero(np.diff(self.profiles_.indptr) > 0)
         self.n_updates_ = 0
         self._build(train)
-        self._fit_loop(train, validation)
+        self._fit_loop(train, validation, show_progress)
         return self
 
     def _corrupt(self, profiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -56,7 +56,7 @@ class TorchRecommender(Recommender):
         for name, value in weights.items():
             if tuple(np.shape(value)) != tuple(own[name].shape):
                 raise ValueError(f"Weight {name!r} has shape {np.shape(value)}, expected {tuple(own[name].shape)}.")
-        self.network_.load_state_dict({k: torch.as_tensor(np.asarray(v), dtype=own[k].dtype) for k, v in weights.items()})
+        self.network_.load_state_dict({k: torch.as_tensor(np.asarray(v), dtype=own[k].dtype, device=own[k].device) for k, v in weights.items()})
 
     def _tensor(self, values: Any, dtype: torch.dtype = torch.long) -> torch.Tensor:
         return torch.as_tensor(np.asarray(values), dtype=dtype, device=self.device_)
