@@ -15,12 +15,24 @@ __all__ = ["get_device", "TFRecommender", "minibatches", "progress"]
 
 
 def get_device(device: str | None = None) -> str:
-    """A TensorFlow device string: ``device`` if given, else the first GPU, else the CPU."""
+    """A TensorFlow device string: ``device`` if given, else the first GPU, else the CPU.
+
+    ``device`` may be written "cpu", "gpu", "GPU:1", "/GPU:0", "/device:GPU:0" or "cuda" (as for
+    the PyTorch twin); an unknown kind or a GPU that is not there gives a ValueError.
+    """
     if device is not None:
-        kind = device.split(":")[0].lower()
-        if kind == "gpu" and not tf.config.list_physical_devices("GPU"):
-            raise ValueError("device='gpu' was asked for, but TensorFlow sees no GPU here; use device='cpu'.")
-        return f"/{kind.upper()}:{device.split(':')[1] if ':' in device else 0}"
+        parts = str(device).strip().lstrip("/").split(":")
+        if parts[0].lower() == "device":  # "/device:GPU:0"
+            parts = parts[1:]
+        kind = {"cuda": "GPU"}.get(parts[0].lower(), parts[0].upper()) if parts else ""
+        index = parts[1] if len(parts) > 1 else "0"
+        if kind not in ("CPU", "GPU") or not index.isdigit() or len(parts) > 2:
+            raise ValueError(f"`device` must be 'cpu', 'gpu' or a TensorFlow device such as '/GPU:0', got {device!r}.")
+        if kind == "GPU" and len(tf.config.list_physical_devices("GPU")) <= int(index):
+            found = len(tf.config.list_physical_devices("GPU"))
+            raise ValueError(f"device={device!r} was asked for, but TensorFlow sees "
+                             f"{'no GPU' if not found else f'only {found} GPU(s)'} here; use device='cpu'.")
+        return f"/{kind}:{index}"
     return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
 
 

@@ -10,6 +10,7 @@ items in seconds.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,9 @@ class EASE(TorchRecommender):
             raise ValueError(f"`dtype` must be float32 or float64, got {self.dtype!r}.")
         train = self._start_fit(train)
         self.device_ = get_device(self.device)
+        if self.device_.type == "mps" and name == "float64":  # Apple's GPU has no float64
+            warnings.warn("Apple MPS has no float64: EASE computes in float32 on it (dtype='float32').", stacklevel=2)
+            name = "float32"
         if self.device_.type == "cuda" and self.max_memory_bytes is None:
             check_dense_memory(train.n_items, name, torch.cuda.mem_get_info(self.device_)[0], where="the GPU")
             self.memory_bytes_ = check_dense_memory(train.n_items, name, None, copies=1, where="host memory")
@@ -77,7 +81,7 @@ class EASE(TorchRecommender):
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, name)
         self.network_ = EASENet(train.n_items, _DTYPES[name]).to(self.device_)
         with torch.no_grad():
-            self.network_.item_weights.copy_(ease_weights(torch.as_tensor(gram, device=self.device_),
+            self.network_.item_weights.copy_(ease_weights(torch.as_tensor(gram, dtype=_DTYPES[name], device=self.device_),
                                                           float(self.l2_weight)))
         return self
 

@@ -140,10 +140,10 @@ class LightGCN(TorchRecommender):
         matrix = sp.csr_matrix((values, (rows, cols)), shape=self.graph_.shape)
         with warnings.catch_warnings():  # "sparse CSR support is in beta state"
             warnings.simplefilter("ignore", UserWarning)
-            return torch.sparse_csr_tensor(torch.as_tensor(matrix.indptr, dtype=torch.long),
-                                           torch.as_tensor(matrix.indices, dtype=torch.long),
-                                           torch.as_tensor(matrix.data), matrix.shape, device=self.device_,
-                                           check_invariants=False)
+            # Each part straight onto the device: no CPU copy made first and moved afterwards.
+            return torch.sparse_csr_tensor(self._tensor(matrix.indptr), self._tensor(matrix.indices),
+                                           self._tensor(matrix.data, torch.float32), matrix.shape,
+                                           device=self.device_, check_invariants=False)
 
     def _training_adjacency(self) -> Tensor:
         if self.edge_dropout == 0:
