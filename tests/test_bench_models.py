@@ -1,0 +1,158 @@
+"""The benchmark's registry (bench/models.py) covers every model, and its protocols run.
+
+Fast: the frameworks' recommender classes are found by importing the PyTorch modules and parsing
+the TensorFlow twins' ``__all__`` (no TensorFlow import); the protocols run on a small synthetic
+data set with one cheap model each.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+import course_lib
+from course_lib.base import Recommender
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import models  # noqa: E402
+import run_all  # noqa: E402
+
+TARGETS = {entry.target for entry in models.MODELS.values()}
+KEYS = {"protocol", "metric", "value", "other_metrics", "fit_seconds", "evaluate_seconds"}
+
+
+def _all_names(path: Path) -> list[str]:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    return []
+
+
+def _twin_files() -> list[str]:
+    torch_files = {p.stem for p in (ROOT / "course_lib" / "torch").glob("*.py")}
+    tf_files = {p.stem for p in (ROOT / "course_lib" / "tf").glob("*.py")}
+    return sorted((torch_files & tf_files) - {"__init__", "training"})
+
+
+def test_names_are_unique_and_frameworks_known():
+    assert len(models.MODELS) == len({name.lower() for name in models.MODELS})
+    for name, entry in models.MODELS.items():
+        assert entry.framework in ("numpy", "torch", "tf"), name
+        assert entry.protocol in models.PROTOCOLS, name
+        if entry.framework != "numpy":
+            assert f"({entry.framework})" in name, name
+            assert entry.target.startswith(f"course_lib.{entry.framework}."), name
+
+
+@pytest.mark.parametrize("module", _twin_files())
+def test_every_twin_recommender_is_benchmarked(module):
+    pytest.importorskip("torch")
+    torch_module = importlib.import_module(f"course_lib.torch.{module}")
+    tf_names = set(_all_names(ROOT / "course_lib" / "tf" / f"{module}.py"))
+    found = 0
+    for name in torch_module.__all__:
+        value = getattr(torch_module, name)
+        if not (inspect.isclass(value) and issubclass(value, Recommender)):
+            continue
+        found += 1
+        if value.__module__ != torch_module.__name__:  # re-exported (GlobalMean): benchmarked where it lives
+            assert f"{value.__module__}:{name}" in TARGETS, f"{value.__module__}.{name} is not in bench/models.py"
+            continue
+        assert name in tf_names, f"{name} of course_lib.torch.{module} has no TensorFlow twin"
+        for framework in ("torch", "tf"):
+            assert f"course_lib.{framework}.{module}:{name}" in TARGETS, \
+                f"course_lib.{framework}.{module}.{name} is not in bench/models.py MODELS"
+    assert found, f"course_lib.torch.{module} exports no recommender"
+
+
+@pytest.mark.parametrize("module", ["baselines", "closed_form", "rating_models"])
+def test_every_numpy_recommender_is_benchmarked(module):
+    library = importlib.import_module(f"course_lib.{module}")
+    for name in library.__all__:
+        value = getattr(library, name)
+        if inspect.isclass(value) and issubclass(value, Recommender) and value.__module__ == library.__name__:
+            assert f"course_lib.{module}:{name}" in TARGETS, f"course_lib.{module}.{name} is not in bench/models.py"
+    for name in ("MostPopularItem", "PopularityDistribution"):
+        assert f"course_lib.sequences:{name}" in TARGETS
+
+
+def test_numpy_and_torch_entries_build():
+    pytest.importorskip("torch")
+    for name, entry in models.MODELS.items():
+        if entry.framework != "tf":
+            model = entry.build(seed=3)
+            assert hasattr(model, "fit"), name
+            assert getattr(model, "seed", 3) == 3, name
+            assert getattr(model, "device", None) is None, name  # the library picks the device
+
+
+def test_hyperparameters_come_from_the_notebooks():
+    for stem in models.FALLBACKS:
+        values, source = models.notebook_values(stem)
+        assert source.startswith(f"{stem}.ipynb") and "bench/models.py" not in source, f"{stem}: {source}"
+        assert set(values) == set(models.FALLBACKS[stem])
+    assert models.notebook_values("02_autoencoders")[0]["ae_arguments"]["epochs"] > 2  # not QUICK mode
+
+
+@pytest.fixture(scope="module")
+def small():
+    return course_lib.make_synthetic(n_users=120, n_items=150, mean_per_user=25, seed=0)
+
+
+def _check(result):
+    assert KEYS <= set(result)
+    assert math.isfinite(result["value"]) and result["fit_seconds"] >= 0 and result["evaluate_seconds"] >= 0
+    assert all(math.isfinite(v) for v in result["other_metrics"].values())
+
+
+def test_numpy_protocols_run(small):
+    from course_lib.rating_models import GlobalMean
+    from course_lib.sequences import PopularityDistribution
+
+    for protocol, factory in (("ranking", course_lib.Popularity), ("retrieval", course_lib.ItemKNN),
+                              ("rating", GlobalMean), ("sequence", PopularityDistribution)):
+        result = models.PROTOCOLS[protocol](factory, small, 0)
+        _check(result)
+    assert models.PROTOCOLS["rating"](GlobalMean, small, 0)["metric"] == "rmse"
+    assert "recall@100" in models.PROTOCOLS["retrieval"](course_lib.ItemKNN, small, 0)["other_metrics"]
+
+
+def test_torch_protocols_run(small):
+    pytest.importorskip("torch")
+    from course_lib.torch import autoencoder, latent_factor, mlp, sequence
+
+    cheap = {
+        "ranking_validated": lambda: mlp.GMF(embedding_dim=4, epochs=1, keep_best="ndcg", show_progress=False),
+        "rating_validated": lambda: mlp.ExplicitNCF(embedding_dim=4, hidden_dims=(8,), epochs=1, keep_best="loss",
+                                                    show_progress=False),
+        "autoencoder": lambda: autoencoder.MultDAE(hidden_dim=8, latent_dim=4, epochs=1, show_progress=False),
+        "ranking_new_users": lambda: autoencoder.MultVAE(hidden_dim=8, latent_dim=4, epochs=1, show_progress=False),
+        "rating": lambda: latent_factor.BiasOnly(epochs=1),
+        "sequence": lambda: sequence.MeanPooling(embedding_dim=8, epochs=1),
+    }
+    for protocol, factory in cheap.items():
+        _check(models.PROTOCOLS[protocol](factory, small, 0))
+
+
+def test_run_model_and_markdown(small):
+    result = models.run_model("Popularity", small, 0)
+    assert result["framework"] == "numpy" and result["metric"] == "ndcg@10"
+    result["peak_memory_mib"] = 1.0
+    text = run_all._markdown("synthetic", "a machine", [result, {"model": "Broken (tf)", "framework": "tf",
+                                                                  "error": "ValueError: no"}], [], [])
+    assert "| Popularity | numpy | 00 |" in text and "error: ValueError: no" in text
+    speed = {"dataset": "synthetic", "repeats": 1, "blas": "", "evaluate_users": 100, "evaluate_seconds": 0.001,
+             "evaluate_users_per_second": 100_000.0, "n_items": 150, "ease_fit_seconds": 0.2,
+             "bare_inv_seconds": 0.1, "bare_solve_seconds": 0.15, "ease_ratio": 2.0, "ease_ratio_of_best": 2.0}
+    lines = "\n".join(run_all._speed_lines(speed))
+    assert "| met |" in lines and "| NOT met |" in lines
+    with pytest.raises(ValueError, match="Unknown model"):
+        models.run_model("NoSuchModel", small, 0)
