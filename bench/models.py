@@ -41,7 +41,7 @@ NOTEBOOKS = ROOT / "solutions"
 # rest; without, they fit the whole training part (protocol "autoencoder"). MULTDAE_ARGUMENTS
 # overrides some of them for Mult-DAE (the reworked notebook uses dropout=0.2 there).
 AE_ARGUMENTS = dict(hidden_dim=600, latent_dim=200, batch_size=64, epochs=40, seed=42, learning_rate=1e-2,
-                    scheduler="cosine", l2=0.03, dropout=0.0)
+                    scheduler="cosine", l2=0.01, dropout=0.0)
 AE_NOTEBOOK_DICTS = ("ae_arguments", "regularized")
 MULTDAE_ARGUMENTS: dict[str, Any] = {"dropout": 0.2}
 ALIASES = {("02_autoencoders", "ae_arguments"): AE_NOTEBOOK_DICTS[1:]}
