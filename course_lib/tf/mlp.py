@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.ncf_pretraining import PretrainedNeuMFMixin
 from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.tf.training import TFRecommender, dense_weights, get_device
 
@@ -26,6 +27,11 @@ __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "M
 def _embedding(n_rows: int, dim: int, seed: int) -> keras.layers.Embedding:
     # one initializer per table, each with its own seed (a shared one would give equal tables)
     return keras.layers.Embedding(n_rows, dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=seed))
+
+
+def _glorot(seed: int) -> keras.initializers.Initializer:
+    # seeded: an unseeded Keras initializer draws from global state, so a second fit would differ
+    return keras.initializers.GlorotUniform(seed=seed)
 
 
 def _tower(hidden_dims: Sequence[int], seed: int) -> list[keras.layers.Dense]:
@@ -55,7 +61,8 @@ class RatingNet(keras.Model):
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, seed), _embedding(n_items, embedding_dim, seed + 1)
         self.tower = _tower(hidden_dims, seed + 2)
         self.drop = keras.layers.Dropout(dropout, seed=seed)
-        self.output_layer = keras.layers.Dense(1, bias_initializer=keras.initializers.Constant(global_mean))
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50),
+                                                  bias_initializer=keras.initializers.Constant(global_mean))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
         x = tf.concat([self.user_embedding(users), self.item_embedding(items)], axis=-1)  # (B, 2D)
@@ -73,7 +80,7 @@ class GMFNet(keras.Model):
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, seed: int = 0) -> None:
         super().__init__()
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, seed), _embedding(n_items, embedding_dim, seed + 1)
-        self.output_layer = keras.layers.Dense(1)
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
         return tf.squeeze(self.output_layer(self.user_embedding(users) * self.item_embedding(items)), -1)  # (B,)
@@ -108,9 +115,9 @@ class NeuMFNet(keras.Model):
         self.item_features = None
         if item_features is not None:
             self.feature_user = _embedding(n_users, embedding_dim, seed + 100)
-            self.feature_projection = keras.layers.Dense(embedding_dim)
+            self.feature_projection = keras.layers.Dense(embedding_dim, kernel_initializer=_glorot(seed + 101))
             self.item_features = tf.constant(item_features, dtype=tf.float32)  # not a weight
-        self.output_layer = keras.layers.Dense(1)
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)                                   # (B, D)
@@ -246,8 +253,12 @@ class MLP(ImplicitNCFBase, _TFNCF):
         return MLPNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout, self.seed)
 
 
-class NeuMF(ImplicitNCFBase, _TFNCF):
-    """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE."""
+class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TFNCF):
+    """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
+
+    ``NeuMF.from_pretrained(gmf, mlp, alpha=0.5, **arguments)`` starts ``fit`` from a fitted GMF
+    and MLP (of either framework), as the paper does (course_lib/ncf_pretraining.py).
+    """
 
     def _network(self, train: Any) -> keras.Model:
         return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,

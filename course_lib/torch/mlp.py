@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.ncf_pretraining import PretrainedNeuMFMixin
 from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.torch.training import TorchRecommender, get_device
 
@@ -226,11 +227,13 @@ class MLP(ImplicitNCFBase, _TorchNCF):
         return MLPNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout)
 
 
-class NeuMF(ImplicitNCFBase, _TorchNCF):
+class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TorchNCF):
     """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
 
     Parameters as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch. With a
     ``validation`` set, ``keep_best="ndcg"`` restores the epoch of best validation NDCG@10.
+    ``NeuMF.from_pretrained(gmf, mlp, alpha=0.5, **arguments)`` starts ``fit`` from a fitted GMF
+    and MLP, as the paper does (course_lib/ncf_pretraining.py).
     """
 
     def _network(self, train: Any) -> nn.Module:

@@ -151,3 +151,84 @@ def test_hybrid_uses_the_item_features(tiny):
     given = np.random.default_rng(0).standard_normal((tiny.n_items, 5)).astype(np.float32)
     model = tf_mlp.HybridNeuMF(item_features=given, epochs=0, show_progress=False).fit(tiny)
     assert model.get_weights()["feature_projection.weight"].shape == (32, 5)
+
+
+# ------------------------------------------------------------------ NeuMF from pre-trained GMF and MLP
+@pytest.fixture(scope="module")
+def pretrained(tiny):
+    """A fitted GMF and MLP per framework, on the tiny set (with dropout, which scoring switches off)."""
+    arguments = dict(embedding_dim=8, epochs=2, learning_rate=1e-2, batch_size=256, seed=3, show_progress=False)
+    return {name: (module.GMF(**arguments).fit(tiny), module.MLP(hidden_dims=(16, 8), dropout=0.2, **arguments).fit(tiny))
+            for name, module in FRAMEWORKS.items()}
+
+
+@pytest.mark.parametrize("source", FRAMEWORKS)
+def test_pretrained_neumf_is_the_same_in_both_frameworks(source, pretrained, tiny):
+    gmf, mlp = pretrained[source]
+    models = {name: module.NeuMF.from_pretrained(gmf, mlp, alpha=0.3, epochs=0, show_progress=False).fit(tiny)
+              for name, module in FRAMEWORKS.items()}
+    torch_weights, tf_weights = models["torch"].get_weights(), models["tf"].get_weights()
+    assert set(torch_weights) == set(tf_weights)
+    for key in torch_weights:
+        np.testing.assert_allclose(torch_weights[key], tf_weights[key], atol=1e-5, err_msg=key)
+    users = np.arange(tiny.n_users)
+    np.testing.assert_allclose(models["torch"].score(users), models["tf"].score(users), atol=1e-5, rtol=1e-5)
+    batch = _batch("NeuMF", np.random.default_rng(1), tiny.n_users, tiny.n_items)
+    assert abs(models["torch"].loss_on_batch(batch) - models["tf"].loss_on_batch(batch)) <= 1e-5
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("alpha", [0.0, 0.5, 0.8])
+def test_pretrained_neumf_starts_at_the_weighted_sum_of_the_two_logits(framework, alpha, pretrained, tiny):
+    gmf, mlp = pretrained[framework]
+    model = FRAMEWORKS[framework].NeuMF.from_pretrained(gmf, mlp, alpha=alpha, epochs=0, show_progress=False).fit(tiny)
+    # one output layer on [h_GMF ; h_MLP] with weights [alpha w_GMF ; (1 - alpha) w_MLP] and bias
+    # alpha b_GMF + (1 - alpha) b_MLP: the logit is exactly alpha logit_GMF + (1 - alpha) logit_MLP
+    users = np.arange(tiny.n_users)
+    expected = alpha * gmf.score(users) + (1 - alpha) * mlp.score(users)
+    np.testing.assert_allclose(model.score(users), expected, atol=1e-5, rtol=1e-5)
+    weights, gmf_weights, mlp_weights = model.get_weights(), gmf.get_weights(), mlp.get_weights()
+    np.testing.assert_array_equal(weights["gmf_user.weight"], gmf_weights["user_embedding.weight"])
+    np.testing.assert_array_equal(weights["mlp_item.weight"], mlp_weights["item_embedding.weight"])
+    np.testing.assert_array_equal(weights["layers.1.weight"], mlp_weights["layers.1.weight"])
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_fine_tuning_leaves_the_pretrained_models_alone(framework, pretrained, tiny):
+    gmf, mlp = pretrained[framework]
+    before = gmf.get_weights()
+    model = FRAMEWORKS[framework].NeuMF.from_pretrained(gmf, mlp, epochs=2, learning_rate=1e-2, batch_size=256,
+                                                        show_progress=False).fit(tiny)
+    assert model.embedding_dim == 8 and model.hidden_dims_ == (16, 8) and len(model.history_["loss"]) == 2
+    assert not np.allclose(model.get_weights()["gmf_user.weight"], before["user_embedding.weight"])
+    for key, value in gmf.get_weights().items():
+        np.testing.assert_array_equal(value, before[key], err_msg=key)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_pretrained_neumf_bad_arguments(framework, pretrained, tiny):
+    module = FRAMEWORKS[framework]
+    gmf, mlp = pretrained[framework]
+    with pytest.raises(ValueError, match="`gmf` is not fitted"):
+        module.NeuMF.from_pretrained(module.GMF(embedding_dim=8), mlp)
+    with pytest.raises(ValueError, match="`gmf` must be a fitted GMF"):
+        module.NeuMF.from_pretrained(mlp, gmf)
+    with pytest.raises(ValueError, match="`mlp` must be a fitted MLP"):
+        module.NeuMF.from_pretrained(gmf, module.ExplicitNCF(embedding_dim=8, epochs=0, show_progress=False).fit(tiny))
+    with pytest.raises(ValueError, match="embedding_dim"):
+        module.NeuMF.from_pretrained(gmf, mlp, embedding_dim=16)
+    other_gmf = module.GMF(embedding_dim=4, epochs=0, show_progress=False).fit(tiny)
+    with pytest.raises(ValueError, match="embedding_dim"):
+        module.NeuMF.from_pretrained(other_gmf, mlp)
+    with pytest.raises(ValueError, match="hidden_dims"):
+        module.NeuMF.from_pretrained(gmf, mlp, hidden_dims=(16,))
+    with pytest.raises(ValueError, match="alpha"):
+        module.NeuMF.from_pretrained(gmf, mlp, alpha=1.5)
+    smaller = course_lib.make_synthetic(n_users=30, n_items=70, mean_per_user=20, seed=1)
+    with pytest.raises(ValueError, match="`mlp` on 30"):
+        module.NeuMF.from_pretrained(gmf, module.MLP(embedding_dim=8, hidden_dims=(16, 8), epochs=0,
+                                                      show_progress=False).fit(smaller))
+    with pytest.raises(ValueError, match="`train` has 30 x 70"):
+        module.NeuMF.from_pretrained(gmf, mlp, epochs=0, show_progress=False).fit(smaller)
+    with pytest.raises(TypeError, match="NeuMF.from_pretrained"):
+        module.HybridNeuMF.from_pretrained(gmf, mlp)
