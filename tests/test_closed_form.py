@@ -138,3 +138,21 @@ def test_targets_on_movielens_100k():
     train, test = course_lib.random_split(data, test_fraction=0.2, seed=42)
     assert _ndcg(EASE(l2_weight=500.0).fit(train), train, test) > 0.43
     assert _ndcg(GFCF(n_components=64, ideal_filter_weight=0.3).fit(train), train, test) > 0.42
+
+
+def test_symmetric_positive_inverse_matches_the_general_inverse_and_leaves_its_input():
+    from course_lib.closed_form import symmetric_positive_inverse
+
+    rng = np.random.default_rng(0)
+    factor = rng.standard_normal((50, 30))
+    matrix = factor @ factor.T + 3.0 * np.eye(50)          # symmetric positive definite
+    before = matrix.copy()
+    inverse = symmetric_positive_inverse(matrix)
+    np.testing.assert_allclose(inverse, np.linalg.inv(before), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(inverse, inverse.T)
+    np.testing.assert_array_equal(matrix, before)
+
+    indefinite = np.diag([2.0, -1.0, 4.0])                    # not positive definite: the general inverse
+    np.testing.assert_allclose(symmetric_positive_inverse(indefinite), np.diag([0.5, -1.0, 0.25]))
+    float32 = (factor @ factor.T + 3.0 * np.eye(50)).astype(np.float32)
+    assert symmetric_positive_inverse(float32).dtype == np.float32

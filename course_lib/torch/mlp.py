@@ -30,9 +30,17 @@ def _embedding(n_rows: int, dim: int) -> nn.Embedding:
     return table
 
 
+def _linear(in_dim: int, out_dim: int) -> nn.Linear:
+    # Glorot-uniform weights and zero biases (NCF's choice, and Keras' default: the TensorFlow twin's)
+    layer = nn.Linear(in_dim, out_dim)
+    nn.init.xavier_uniform_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 def _tower(in_dim: int, hidden_dims: Sequence[int]) -> nn.ModuleList:
     dims = [in_dim, *hidden_dims]
-    return nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+    return nn.ModuleList(_linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
 
 
 def _run_tower(layers: nn.ModuleList, x: torch.Tensor, dropout: float, training: bool) -> torch.Tensor:
@@ -49,7 +57,7 @@ class RatingNet(nn.Module):
         super().__init__()
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
         self.layers = _tower(2 * embedding_dim, hidden_dims)
-        self.output = nn.Linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
+        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
         nn.init.constant_(self.output.bias, global_mean)  # start at the mean rating
         self.dropout = dropout
 
@@ -64,7 +72,7 @@ class GMFNet(nn.Module):
     def __init__(self, n_users: int, n_items: int, embedding_dim: int) -> None:
         super().__init__()
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.output = nn.Linear(embedding_dim, 1)
+        self.output = _linear(embedding_dim, 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.output(self.user_embedding(users) * self.item_embedding(items)).squeeze(-1)  # (B,)
@@ -78,7 +86,7 @@ class MLPNet(nn.Module):
         super().__init__()
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
         self.layers = _tower(2 * embedding_dim, hidden_dims)
-        self.output = nn.Linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
+        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
         self.dropout = dropout
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -103,11 +111,11 @@ class NeuMFNet(nn.Module):
         width = embedding_dim + (hidden_dims[-1] if hidden_dims else 2 * embedding_dim)
         if item_features is not None:
             self.feature_user = _embedding(n_users, embedding_dim)
-            self.feature_projection = nn.Linear(item_features.shape[1], embedding_dim)
+            self.feature_projection = _linear(item_features.shape[1], embedding_dim)
             # not a weight: kept out of the state_dict, so the weight keys match the TF twin's
             self.register_buffer("item_features", torch.as_tensor(item_features), persistent=False)
             width += embedding_dim
-        self.output = nn.Linear(width, 1)
+        self.output = _linear(width, 1)
         self.dropout = dropout
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
