@@ -216,16 +216,16 @@ def _plot(rows: list[dict], path: Path) -> None:
 
 def _command(arguments: argparse.Namespace) -> str:
     given = shlex.join(sys.argv[1:])
-    command = "python bench/run_all.py" + (f" {given}" if given else "")
+    command = "`python bench/run_all.py" + (f" {given}" if given else "") + "`"
     if not given or given == f"--dataset {arguments.dataset}":
         command += " (`make bench" + (f" DATASET={arguments.dataset}" if arguments.dataset != "ml-100k" else "") + "`)"
     return command
 
 
 def _markdown(dataset: str, machine: str, rows: list[dict], notebooks: list[dict], extra: list[str],
-              command: str = "python bench/run_all.py") -> str:
+              command: str = "`python bench/run_all.py`") -> str:
     lines = [f"# Benchmark results: {dataset}", "", f"Machine: {machine}", "",
-             f"Command: `{command}`, run on {time.strftime('%Y-%m-%d')}.", "",
+             f"Command: {command}, run on {time.strftime('%Y-%m-%d')}.", "",
              "## Models", "",
              "One row per model and framework, each trained and evaluated in a fresh process with the split, "
              "the protocol and the hyperparameters of its solution notebook (column nb; the hyperparameters are "
