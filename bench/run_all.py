@@ -258,6 +258,54 @@ def _markdown(dataset: str, machine: str, rows: list[dict], notebooks: list[dict
     return "\n".join(lines) + "\n"
 
 
+FRESH_CLONE_HEADING = "## `make test` from a fresh clone"
+
+
+def _fresh_clone_test() -> str:
+    """Clone HEAD beside this checkout (so ../shared is found as in CI), run `.ci/run` there, time it."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                            check=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="fresh-clone-", dir=ROOT.parent) as folder:
+        clone = Path(folder) / "repo"
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        started = time.perf_counter()
+        process = subprocess.run(["bash", ".ci/run"], capture_output=True, text=True, cwd=clone,
+                                 env={**os.environ, "CI": "true"})
+        seconds = time.perf_counter() - started
+    output = (process.stdout + process.stderr).splitlines()
+    summary = next((line.strip("= ") for line in reversed(output) if " passed" in line or " failed" in line), "no summary")
+    print(f"fresh clone at {commit}: exit {process.returncode}, {seconds:.0f} s, {summary}", flush=True)
+    return "\n".join([
+        FRESH_CLONE_HEADING, "",
+        f"`python bench/run_all.py --fresh-clone-test` on {time.strftime('%Y-%m-%d')}: `git clone` of commit {commit}, "
+        "then `CI=true bash .ci/run` in it (a new `.venv`, the install from the pip cache, `make test`: the unit "
+        "tests and every solution notebook under nbval). Budget: 25 minutes.", "",
+        "| commit | exit status | wall time | within 25 min | pytest |", "| --- | --- | --- | --- | --- |",
+        f"| {commit} | {process.returncode} | {seconds / 60:.1f} min ({seconds:.0f} s) | "
+        f"{'yes' if seconds <= 1500 else 'NO'} | {summary} |", ""])
+
+
+def _section(path: Path, heading: str) -> str:
+    """The section of ``path`` under ``heading`` (to the next ``## `` heading), or ''."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    if heading not in text:
+        return ""
+    rest = text[text.index(heading):]
+    end = rest.find("\n## ", len(heading))
+    return (rest if end < 0 else rest[:end]).rstrip("\n") + "\n"
+
+
+def _replace_section(path: Path, heading: str, section: str) -> None:
+    text = path.read_text() if path.exists() else ""
+    old = _section(path, heading)
+    text = text.replace(old, section) if old else text.rstrip("\n") + "\n\n" + section
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default=os.environ.get("DATASET") or "ml-100k")
@@ -271,7 +319,13 @@ def main() -> None:
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--speed-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument("--fresh-clone-test", action="store_true",
+                        help="only time CI (`.ci/run`: make test) on a fresh clone of HEAD, into the RESULTS.md section")
     arguments = parser.parse_args()
+    if arguments.fresh_clone_test:
+        _replace_section(arguments.out, FRESH_CLONE_HEADING, _fresh_clone_test())
+        print(f"updated {arguments.out}")
+        return
     if arguments.one:
         _child(arguments.one, arguments.dataset, arguments.seed)
         return
@@ -297,6 +351,9 @@ def main() -> None:
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     _plot(rows, arguments.out.parent / "accuracy_vs_fit_time.png")
     text = _markdown(arguments.dataset, _machine(), rows, notebooks, extra, command)
+    kept = _section(arguments.out, FRESH_CLONE_HEADING)  # measured separately (--fresh-clone-test): keep it
+    if kept:
+        text = text.rstrip("\n") + "\n\n" + kept
     temporary = arguments.out.with_suffix(".tmp")
     temporary.write_text(text)
     os.replace(temporary, arguments.out)

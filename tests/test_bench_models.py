@@ -156,3 +156,18 @@ def test_run_model_and_markdown(small):
     assert "| met |" in lines and "| NOT met |" in lines
     with pytest.raises(ValueError, match="Unknown model"):
         models.run_model("NoSuchModel", small, 0)
+
+
+def test_a_measured_section_is_replaced_and_kept(tmp_path):
+    import run_all
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark\n\n## Models\n\nrows\n")
+    first = run_all.FRESH_CLONE_HEADING + "\n\nfirst\n"
+    run_all._replace_section(results, run_all.FRESH_CLONE_HEADING, first)
+    assert results.read_text().endswith(first) and "rows" in results.read_text()
+    second = run_all.FRESH_CLONE_HEADING + "\n\nsecond\n"
+    run_all._replace_section(results, run_all.FRESH_CLONE_HEADING, second)
+    text = results.read_text()
+    assert "first" not in text and text.count(run_all.FRESH_CLONE_HEADING) == 1 and "rows" in text
+    assert run_all._section(results, run_all.FRESH_CLONE_HEADING) == second
