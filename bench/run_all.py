@@ -273,7 +273,8 @@ def _fresh_clone_test() -> str:
                                  env={**os.environ, "CI": "true"})
         seconds = time.perf_counter() - started
     output = (process.stdout + process.stderr).splitlines()
-    summary = next((line.strip("= ") for line in reversed(output) if " passed" in line or " failed" in line), "no summary")
+    pytest_summary = re.compile(r"^=*\s*\d+ (passed|failed)\b.* in [\d.]+s")  # "870 passed, 38 skipped in 700.1s"
+    summary = next((line.strip("= ") for line in reversed(output) if pytest_summary.match(line)), "no pytest summary")
     print(f"fresh clone at {commit}: exit {process.returncode}, {seconds:.0f} s, {summary}", flush=True)
     return "\n".join([
         FRESH_CLONE_HEADING, "",
