@@ -141,11 +141,9 @@ def _load(dataset: Any) -> course_lib.Interactions:
 
 
 def _fit(model: Any, train: Any, validation: Any = None) -> float:
-    """Fit without a progress bar (the argument of ``fit`` or the attribute); the seconds it took."""
+    """Fit without a progress bar (every trained model's ``fit`` takes ``show_progress``); the seconds."""
     import inspect
 
-    if hasattr(model, "show_progress"):
-        model.show_progress = False
     parameters = inspect.signature(model.fit).parameters
     arguments = {"show_progress": False} if "show_progress" in parameters else {}
     if validation is not None:
@@ -153,6 +151,14 @@ def _fit(model: Any, train: Any, validation: Any = None) -> float:
     started = time.perf_counter()
     model.fit(train, **arguments)
     return time.perf_counter() - started
+
+
+def _fit_part(model: Any, train: Any, seed: int, validate: bool) -> tuple[float, bool]:
+    """Fit ``train``, or with ``validate`` 90% of it with the other 10% as validation; (seconds, validated)."""
+    if not validate:
+        return _fit(model, train), False
+    fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
+    return _fit(model, fit_part, validation), True
 
 
 def _top_k(model: Any, train: Any, test: Any, cutoffs: tuple[int, ...] = (10,)) -> tuple[dict, float]:
@@ -167,109 +173,56 @@ def _top_k(model: Any, train: Any, test: Any, cutoffs: tuple[int, ...] = (10,)) 
     return {"metric": "ndcg@10", "value": float(row["ndcg"]), "other_metrics": others}, seconds
 
 
-def _ranking(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Global random 80/20 (notebooks 00, 03, 05, 07), all ratings positive, training items excluded."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    model = factory()
-    fit_seconds = _fit(model, train)
-    result, evaluate_seconds = _top_k(model, train, test)
-    return {"protocol": "random 80/20, top-10", **result, "fit_seconds": fit_seconds,
-            "evaluate_seconds": evaluate_seconds}
+_VALIDATES = ", 10% of train validates"
 
 
-def _ranking_validated(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Notebooks 01 and 02: random 80/20; the model fits 90% of the training part and keeps its best
-    epoch on the other 10%; it is evaluated on the test part, scoring users from the whole training
+def _ranking(factory: Callable, dataset: Any, seed: int, validate: bool | None = False,
+             cutoffs: tuple[int, ...] = (10,)) -> dict:
+    """Global random 80/20, all ratings positive, training items excluded, top-10 (and recall at the
+    other ``cutoffs``: notebook 04's retrieval). ``validate=True`` (notebook 01): the model fits 90% of
+    the training part and keeps its best epoch on the rest; ``None`` (notebook 02): it validates when
+    its arguments ask for it (``keep_best`` / ``patience``). Users are scored from the whole training
     part (autoencoders: ``fold_in(train)``)."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
+    train, test = course_lib.random_split(_load(dataset), test_fraction=0.2, seed=seed)
     model = factory()
-    fit_seconds = _fit(model, fit_part, validation)
+    fit_seconds, validated = _fit_part(model, train, seed, _validates(model) if validate is None else validate)
     scorer = model.fold_in(train) if hasattr(model, "fold_in") else model
-    result, evaluate_seconds = _top_k(scorer, train, test)
-    return {"protocol": "random 80/20, 10% of train validates, top-10", **result, "fit_seconds": fit_seconds,
-            "evaluate_seconds": evaluate_seconds}
+    result, evaluate_seconds = _top_k(scorer, train, test, cutoffs)
+    extra = " and recall@100" if 100 in cutoffs else ""
+    return {"protocol": f"random 80/20{_VALIDATES if validated else ''}, top-10{extra}", **result,
+            "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 
 
 def _validates(model: Any) -> bool:
     return getattr(model, "keep_best", None) is not None or getattr(model, "patience", None) is not None
 
 
-def _autoencoder(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Notebook 02: random 80/20; with ``keep_best`` / ``patience`` the model fits 90% of the training
-    part and validates on the rest, else it fits all of it; it scores users from the whole training
-    part (``fold_in(train)``)."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    model = factory()
-    if _validates(model):
-        fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
-        fit_seconds, protocol = _fit(model, fit_part, validation), "random 80/20, 10% of train validates, top-10"
-    else:
-        fit_seconds, protocol = _fit(model, train), "random 80/20, top-10"
-    result, evaluate_seconds = _top_k(model.fold_in(train), train, test)
-    return {"protocol": protocol, **result, "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
-
-
 def _ranking_new_users(factory: Callable, dataset: Any, seed: int) -> dict:
     """Notebook 02, strong generalization: 20% of the users are held out; the model fits the others
-    (10% of their interactions validate) and scores each held-out user from 80% of the user's
-    interactions (``fold_in``), evaluated on the rest."""
+    (10% of their interactions validate, if its arguments ask for it) and scores each held-out user
+    from 80% of the user's interactions (``fold_in``), evaluated on the rest."""
     data = _load(dataset)
     train, fold_in, test = course_lib.user_split(data, test_fraction=0.2, fold_in_fraction=0.8, seed=seed)
     model = factory()
-    if _validates(model):
-        fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
-        fit_seconds = _fit(model, fit_part, validation)
-    else:
-        fit_seconds = _fit(model, train)
+    fit_seconds, _ = _fit_part(model, train, seed, _validates(model))
     result, evaluate_seconds = _top_k(model.fold_in(fold_in), fold_in, test)
     return {"protocol": "20% of users held out, 80% of each folded in, top-10", **result,
             "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 
 
-def _retrieval(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Notebook 04: random 80/20, top-10 and recall at 50 and 100 (candidate retrieval)."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
+def _rating(factory: Callable, dataset: Any, seed: int, validate: bool = False) -> dict:
+    """Random 80/20 of the ratings, RMSE and MAE of the predicted test ratings (notebook 06);
+    ``validate=True`` (notebook 01): fits 90% of the training ratings, best epoch by the other 10%."""
+    train, test = course_lib.random_split(_load(dataset), test_fraction=0.2, seed=seed)
     model = factory()
-    fit_seconds = _fit(model, train)
-    result, evaluate_seconds = _top_k(model, train, test, cutoffs=(10, 50, 100))
-    return {"protocol": "random 80/20, top-10 and recall@100", **result, "fit_seconds": fit_seconds,
-            "evaluate_seconds": evaluate_seconds}
-
-
-def _rating_result(model: Any, test: Any) -> tuple[dict, float]:
+    fit_seconds, validated = _fit_part(model, train, seed, validate)
     started = time.perf_counter()
     predictions = model.predict(test.users, test.items)
-    seconds = time.perf_counter() - started
-    return {"metric": "rmse", "value": metrics.rmse(test.ratings, predictions),
-            "other_metrics": {"mae": metrics.mae(test.ratings, predictions)}}, seconds
-
-
-def _rating(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Notebook 06: random 80/20 of the ratings, RMSE and MAE of the predicted test ratings."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    model = factory()
-    fit_seconds = _fit(model, train)
-    result, evaluate_seconds = _rating_result(model, test)
-    return {"protocol": "random 80/20, test RMSE", **result, "fit_seconds": fit_seconds,
-            "evaluate_seconds": evaluate_seconds}
-
-
-def _rating_validated(factory: Callable, dataset: Any, seed: int) -> dict:
-    """Notebook 01: random 80/20; fits 90% of the training ratings, best epoch by the other 10%."""
-    data = _load(dataset)
-    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
-    model = factory()
-    fit_seconds = _fit(model, fit_part, validation)
-    result, evaluate_seconds = _rating_result(model, test)
-    return {"protocol": "random 80/20, 10% of train validates, test RMSE", **result, "fit_seconds": fit_seconds,
-            "evaluate_seconds": evaluate_seconds}
+    evaluate_seconds = time.perf_counter() - started
+    return {"protocol": f"random 80/20{_VALIDATES if validated else ''}, test RMSE", "metric": "rmse",
+            "value": metrics.rmse(test.ratings, predictions),
+            "other_metrics": {"mae": metrics.mae(test.ratings, predictions)},
+            "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 
 
 def _sequence(factory: Callable, dataset: Any, seed: int) -> dict:
@@ -291,10 +244,10 @@ def _sequence(factory: Callable, dataset: Any, seed: int) -> dict:
 
 
 PROTOCOLS: dict[str, Callable[[Callable, Any, int], dict]] = {
-    "ranking": _ranking, "ranking_validated": _ranking_validated, "autoencoder": _autoencoder,
-    "ranking_new_users": _ranking_new_users,
-    "retrieval": _retrieval,
-    "rating": _rating, "rating_validated": _rating_validated, "sequence": _sequence,
+    "ranking": _ranking, "ranking_validated": functools.partial(_ranking, validate=True),
+    "autoencoder": functools.partial(_ranking, validate=None), "ranking_new_users": _ranking_new_users,
+    "retrieval": functools.partial(_ranking, cutoffs=(10, 50, 100)),
+    "rating": _rating, "rating_validated": functools.partial(_rating, validate=True), "sequence": _sequence,
 }
 
 
@@ -346,11 +299,11 @@ MODELS: dict[str, Model] = {
     **_twins("NeuMF", "ranking_validated", "mlp", "01_mlp_basics", _with("ncf_arguments", hidden_dims=(64, 32, 16)), 1),
     **_twins("HybridNeuMF", "ranking_validated", "mlp", "01_mlp_basics",
              _with("ncf_arguments", hidden_dims=(64, 32, 16)), 1),
-    # notebook 02: autoencoders
-    **_twins("DenoisingAutoencoder", "ranking", "autoencoder", "02_autoencoders", _with("dae_arguments", dropout=0.5), 1),
-    **_twins("MultDAE", "autoencoder", "autoencoder", "02_autoencoders", _with("ae_arguments", **MULTDAE_ARGUMENTS), 1),
-    **_twins("MultVAE", "autoencoder", "autoencoder", "02_autoencoders", _with("ae_arguments"), 1),
-    **_twins("MultVAE, new users", "ranking_new_users", "autoencoder", "02_autoencoders", _with("ae_arguments"), 1,
+    # notebook 02: autoencoders (it leaves PyTorch's thread count to course_lib.torch)
+    **_twins("DenoisingAutoencoder", "ranking", "autoencoder", "02_autoencoders", _with("dae_arguments", dropout=0.5)),
+    **_twins("MultDAE", "autoencoder", "autoencoder", "02_autoencoders", _with("ae_arguments", **MULTDAE_ARGUMENTS)),
+    **_twins("MultVAE", "autoencoder", "autoencoder", "02_autoencoders", _with("ae_arguments")),
+    **_twins("MultVAE, new users", "ranking_new_users", "autoencoder", "02_autoencoders", _with("ae_arguments"),
              cls="MultVAE"),
     # notebook 03: EASE in closed form
     "EASE (numpy)": Model("numpy", "ranking", "course_lib.closed_form:EASE", "03_ease_r",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.nn_common import check_dims
+from course_lib.nn_common import HybridFeaturesMixin, check_dims
 
 __all__ = ["PretrainedNeuMFMixin", "pretrained_neumf_weights"]
 
@@ -92,7 +92,7 @@ class PretrainedNeuMFMixin:
         **arguments : NeuMF's other arguments (``epochs``, ``learning_rate``, ...).
             ``embedding_dim`` and ``hidden_dims`` default to the pre-trained models' and must match them.
         """
-        if any(klass.__name__ == "HybridFeaturesMixin" for klass in cls.__mro__):
+        if issubclass(cls, HybridFeaturesMixin):
             raise TypeError(f"{cls.__name__}.from_pretrained is not supported: its feature branch has no "
                             "pre-trained counterpart. Use NeuMF.from_pretrained.")
         _check_pretrained(gmf, mlp, alpha)

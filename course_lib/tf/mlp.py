@@ -35,7 +35,7 @@ def _glorot(seed: int) -> keras.initializers.Initializer:
 
 
 def _tower(hidden_dims: Sequence[int], seed: int) -> list[keras.layers.Dense]:
-    return [keras.layers.Dense(h, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed + k))
+    return [keras.layers.Dense(h, activation="relu", kernel_initializer=_glorot(seed + k))
             for k, h in enumerate(hidden_dims)]
 
 
