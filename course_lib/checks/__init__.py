@@ -13,12 +13,31 @@ inside the function.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
+from collections.abc import Callable
+from typing import Any
 
-from course_lib.checks._common import ExerciseHint
+from course_lib.checks._common import ExerciseHint, _global_states, _set_global_states
 
 __all__ = ["ExerciseHint"]
+
+
+def _keeps_random_state(check: Callable) -> Callable:
+    """The check seeds and draws from the global generators (NumPy, random, torch) for its own
+    inputs; the notebook's streams are left as they were, so running a check changes no later cell."""
+
+    @functools.wraps(check)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        saved = _global_states()
+        try:
+            return check(*args, **kwargs)
+        finally:
+            _set_global_states(saved)
+
+    return wrapped
+
 
 for _module_info in pkgutil.iter_modules(__path__):
     if _module_info.name.startswith("_"):
@@ -26,5 +45,5 @@ for _module_info in pkgutil.iter_modules(__path__):
     _module = importlib.import_module(f"{__name__}.{_module_info.name}")
     for _name in getattr(_module, "__all__", []):
         if _name.startswith("check_"):
-            globals()[_name] = getattr(_module, _name)
+            globals()[_name] = _keeps_random_state(getattr(_module, _name))
             __all__.append(_name)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks._common import _fail
+from course_lib.checks._common import _call, _expect_array, _fail
 from course_lib.closed_form import ease_from_gram
 
 __all__ = ["check_ease_fit"]
@@ -36,12 +36,12 @@ def _diagnose(got: np.ndarray, matrix: np.ndarray, l2_weight: float) -> None:
     if got.shape != (n_items, n_items):
         _fail(name, f"B should be an (n_items, n_items) array, here ({n_items}, {n_items}); you returned "
                     f"shape {got.shape}.")
-    if _close(got, np.eye(n_items) - l2_weight * inverse) or _close(got, inverse @ gram):
-        _fail(name, "this is the ridge-regression solution without the constraint diag(B) = 0: every item "
-                    "predicts itself. Apply the Lagrangian step: B = I - P / diag(P) with P the inverse.")
     if _close(got, -inverse / np.diag(inverse)[None, :]):
         _fail(name, "the diagonal of your B is -1: you divided -P by its diagonal but left out the identity "
                     "(B = I - P / diag(P)), or set the diagonal to -1 instead of 0.")
+    if _close(got, np.eye(n_items) - l2_weight * inverse) or _close(got, inverse @ gram):
+        _fail(name, "this is the ridge-regression solution without the constraint diag(B) = 0: every item "
+                    "predicts itself. Apply the Lagrangian step: B = I - P / diag(P) with P the inverse.")
     if _close(got, (np.eye(n_items) - inverse / np.diag(inverse)[:, None])):
         _fail(name, "you divided each ROW i by P_ii; the constraint divides each COLUMN j by P_jj "
                     "(broadcast the diagonal as a row vector, shape (1, n_items)).")
@@ -65,23 +65,31 @@ def _diagnose(got: np.ndarray, matrix: np.ndarray, l2_weight: float) -> None:
 
 
 def check_ease_fit(ease_fit: Callable[[np.ndarray, float], Any]) -> None:
-    """Check a student's ``ease_fit(X, l2_weight) -> B`` (X: dense (U, I) binary array; B: (I, I))."""
+    """Check a student's ``ease_fit(X, l2_weight) -> B`` (X: dense (U, I) binary array; B: (I, I)).
+
+    In order: a result, X left unchanged, an (I, I) float array, finite, a zero diagonal; then the
+    values (each typical mistake named); then a larger matrix."""
     name = "ease_fit"
     for matrix, l2_weight in _cases():
         original = matrix.copy()
-        try:
-            got = ease_fit(matrix, l2_weight)
-        except NotImplementedError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-            _fail(name, f"calling it on a {matrix.shape} matrix with l2_weight={l2_weight} raised "
-                        f"{type(error).__name__}: {error}")
+        inputs = f"a {matrix.shape[0]} x {matrix.shape[1]} binary matrix and l2_weight={l2_weight}"
+        got = _call(name, ease_fit, matrix, l2_weight, inputs=inputs)
         if not np.array_equal(matrix, original):
             _fail(name, "it changed the input matrix X in place; work on the Gram matrix (a new array) instead.")
-        got = np.asarray(got, dtype=np.float64)
+        n_users, n_items = matrix.shape
+        if np.shape(got) == (n_users, n_users):
+            _fail(name, f"B has shape {np.shape(got)}, users x users: the Gram matrix of EASE is X^T X "
+                        "(items x items), not X X^T.")
+        got = _expect_array(name, got, (n_items, n_items), inputs, kind="f", label="B").astype(np.float64)
         if not np.isfinite(got).all():
             _fail(name, "B holds NaN or infinite values: is lambda on the diagonal before the inverse?")
         if _close(got, ease_from_gram(matrix.T @ matrix, l2_weight)):
             continue
         _diagnose(got, matrix, l2_weight)
-    print(f"{name}: all {len(_cases())} checks passed.")
+    rng = np.random.default_rng(8)
+    large = (rng.random((300, 120)) < 0.1).astype(np.float64)
+    got = _expect_array(name, _call(name, ease_fit, large, 10.0, inputs="a 300 x 120 matrix, l2_weight=10"),
+                        (120, 120), "a 300 x 120 matrix", kind="f", label="B")
+    if not _close(np.asarray(got, dtype=np.float64), ease_from_gram(large.T @ large, 10.0)):
+        _diagnose(np.asarray(got, dtype=np.float64), large, 10.0)
+    print(f"{name}: all {len(_cases()) + 1} checks passed.")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from course_lib.checks._common import _fail
+from course_lib.checks._common import _call, _expect_array, _expect_tensor, _fail
 from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees, normalized_adjacency, normalized_interactions
 
 __all__ = ["check_propagation", "check_gfcf_scores"]
@@ -36,17 +36,17 @@ def check_propagation(propagate: Callable[[Any, Any, int], Any]) -> None:
     generator = torch.Generator().manual_seed(0)
     for n_layers in (0, 2, 3, 1):  # K = 2 first: with K = 1 the last layer is also the mean without E(0)
         embeddings = torch.randn(graph.shape[0], 4, generator=generator, requires_grad=True)
-        try:
-            got = propagate(adjacency, embeddings, n_layers)
-        except NotImplementedError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-            _fail(name, f"calling it with n_layers={n_layers} raised {type(error).__name__}: {error}")
+        inputs = f"a sparse {graph.shape[0]} x {graph.shape[1]} adjacency, embeddings (14, 4), n_layers={n_layers}"
+        got = _call(name, propagate, adjacency, embeddings, n_layers, inputs=inputs)
         if not isinstance(got, torch.Tensor):
             _fail(name, f"it should return a torch.Tensor, got {type(got).__name__}.")
+        if got.is_sparse:
+            _fail(name, "it returned a sparse tensor; the layer mean is dense (torch.sparse.mm of a sparse and a "
+                        "dense matrix gives a dense one).")
         if tuple(got.shape) != tuple(embeddings.shape):
             _fail(name, f"it should return one embedding per node, shape {tuple(embeddings.shape)}; got "
                         f"{tuple(got.shape)}. Stack the layers and take the mean over the layer axis (dim=0).")
+        _expect_tensor(name, got, tuple(embeddings.shape), inputs)
         if not got.requires_grad:
             _fail(name, "the result is cut off from autograd: use torch operations only (no .numpy(), no "
                         "torch.no_grad(), no .detach()), or the embeddings will never learn.")
@@ -91,17 +91,15 @@ def check_gfcf_scores(student_scores: Callable[..., Any]) -> None:
     item_item = (normalized.T @ normalized).toarray()
     for ideal_weight in (0.3, 1.0):
         args = (user_items.copy(), normalized, item_vectors, item_degrees.copy(), ideal_weight)
-        try:
-            got = student_scores(*args)
-        except NotImplementedError:
-            raise
-        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-            _fail(name, f"calling it raised {type(error).__name__}: {error}")
-        got = np.asarray(got.toarray() if sp.issparse(got) else got, dtype=np.float64)
+        inputs = f"3 user rows of a 6 x 8 matrix, 3 singular vectors, ideal_weight={ideal_weight}"
+        got = _call(name, student_scores, *args, inputs=inputs)
         expected = gfcf_scores(user_items, item_item, item_vectors, item_degrees, ideal_weight)
-        if got.shape != expected.shape:
-            _fail(name, f"it should return one score per (user, item), shape {expected.shape}; got {got.shape}. "
+        if np.shape(got) != expected.shape and len(np.shape(got)) == 2:
+            _fail(name, f"it should return one score per (user, item), shape {expected.shape}; got {np.shape(got)}. "
                         "The linear filter is the item x item matrix R~^T R~ (not R~ R~^T).")
+        got = _expect_array(name, got, expected.shape, inputs, kind="f", label="the scores").astype(np.float64)
+        if not np.array_equal(args[0], user_items) or not np.array_equal(args[3], item_degrees):
+            _fail(name, "it changed one of its inputs in place (user_items or item_degrees): scale copies instead.")
         if not np.isfinite(got).all():
             _fail(name, "the scores hold NaN or inf: an item nobody has seen has degree 0; use 0 for its "
                         "d^-1/2 (course_lib.closed_form.inverse_sqrt_degrees does that).")

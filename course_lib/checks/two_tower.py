@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks._common import _call, _fail
+from course_lib.checks._common import _call, _expect_tensor, _fail
 
 __all__ = ["check_tower", "check_in_batch_softmax_loss"]
 
@@ -21,15 +21,15 @@ def check_tower(tower_class: Callable[..., Any]) -> None:
 
     name = "Tower"
     torch.manual_seed(0)
-    tower = _call(name, tower_class, 6, (16, 8), 4)
+    tower = _call(name, tower_class, 6, (16, 8), 4, what="Tower(...)",
+                  inputs="input_dim=6, hidden_dims=(16, 8), output_dim=4")
     if not isinstance(tower, nn.Module):
         _fail(name, f"Tower(...) should build an nn.Module, got {type(tower).__name__}.")
+    big = _call(name, tower_class, 512, (512,), 512, what="Tower(...)",
+                inputs="input_dim=512, hidden_dims=(512,), output_dim=512")
     inputs = torch.randn(64, 6)
-    outputs = _call(name, tower, inputs)
-    if not isinstance(outputs, torch.Tensor) or tuple(outputs.shape) != (64, 4):
-        shape = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-        _fail(name, f"for a batch of 64 inputs of size 6 and output_dim=4 the output should have shape "
-                    f"(64, 4), got {shape}.")
+    outputs = _call(name, tower, inputs, what="forward", inputs="a (64, 6) batch")
+    _expect_tensor(name, outputs, (64, 4), "a batch of 64 inputs of size 6 (output_dim=4)", label="forward's output")
     linears = [m for m in tower.modules() if isinstance(m, nn.Linear)]
     if len(linears) != 3:
         _fail(name, f"with hidden_dims=(16, 8) the tower needs 3 nn.Linear layers (6->16, 16->8, 8->4), "
@@ -38,6 +38,7 @@ def check_tower(tower_class: Callable[..., Any]) -> None:
     widths = [(m.in_features, m.out_features) for m in linears]
     if widths != [(6, 16), (16, 8), (8, 4)]:
         _fail(name, f"the layers should map 6->16, 16->8, 8->4, got {widths}.")
+    _check_initialization(name, big)  # a tower built for this only: nothing has run on it or changed it
     with torch.no_grad():
         plus, minus, zero = tower(inputs), tower(-inputs), tower(torch.zeros_like(inputs))
     if (plus >= 0).all() and (minus >= 0).all():
@@ -45,7 +46,16 @@ def check_tower(tower_class: Callable[..., Any]) -> None:
                     "linear, so that dot products of two towers can be negative (and no unit dies there).")
     if torch.allclose(plus + minus, 2 * zero, atol=1e-5):
         _fail(name, "the tower is a linear (affine) function of its input: put a ReLU after each hidden layer.")
-    big = _call(name, tower_class, 512, (512,), 512)
+    outputs.sum().backward()
+    silent = [key for key, p in tower.named_parameters() if p.grad is None]
+    if silent:
+        _fail(name, f"no gradient reaches {silent}: every layer should take part in forward.")
+    print(f"{name}: all checks passed (shapes, layers, ReLUs, linear output, He initialization).")
+
+
+def _check_initialization(name: str, big: object) -> None:
+    from torch import nn
+
     for linear in [m for m in big.modules() if isinstance(m, nn.Linear)]:
         std, target = float(linear.weight.detach().std()), (2.0 / linear.in_features) ** 0.5
         if abs(std - 1.0) < 0.1:
@@ -58,7 +68,6 @@ def check_tower(tower_class: Callable[..., Any]) -> None:
                         "or normal_ with that std). PyTorch's default is smaller.")
         if linear.bias is not None and float(linear.bias.detach().abs().max()) > 1e-6:
             _fail(name, "the biases should start at zero (nn.init.zeros_).")
-    print(f"{name}: all checks passed (shapes, layers, ReLUs, linear output, He initialization).")
 
 
 # ---------------------------------------------------- the in-batch softmax loss
@@ -78,12 +87,17 @@ def check_in_batch_softmax_loss(loss_function: Callable[..., Any]) -> None:
     items = rng.normal(size=(6, 4)).astype(np.float32)
     log_q = np.log(rng.dirichlet(np.ones(6) * 0.5)).astype(np.float32)
     temperature = 0.5
-    value = _call(name, loss_function, torch.tensor(users), torch.tensor(items), torch.tensor(log_q), temperature)
-    if not isinstance(value, torch.Tensor):
-        _fail(name, f"return a torch tensor (so that gradients flow), got {type(value).__name__}.")
-    if value.numel() != 1:
-        _fail(name, f"return one number, the mean loss over the batch; got a tensor of shape {tuple(value.shape)}.")
-    got = float(value)
+    user_tensor, item_tensor = torch.tensor(users, requires_grad=True), torch.tensor(items, requires_grad=True)
+    inputs = "6 user vectors and 6 item vectors of size 4, log_q of 6 items, temperature=0.5"
+    value = _call(name, loss_function, user_tensor, item_tensor, torch.tensor(log_q), temperature, inputs=inputs)
+    _expect_tensor(name, value, None, inputs, scalar=True, label="the loss")
+    if not value.requires_grad:
+        _fail(name, "the loss carries no gradient: compute it with torch operations on the vectors (no .item(), "
+                    "NumPy or .detach() on the way), or the towers cannot learn from it.")
+    value.backward()
+    if user_tensor.grad is None or item_tensor.grad is None:
+        _fail(name, "the gradient does not reach both the user and the item vectors.")
+    got = float(value.detach())
     expected = _reference_loss(users, items, log_q, temperature)
     if np.isclose(got, expected, atol=1e-4):
         print(f"{name}: all checks passed (loss {got:.4f}).")
@@ -113,6 +127,6 @@ def check_in_batch_softmax_loss(loss_function: Callable[..., Any]) -> None:
     for key, candidate in candidates.items():
         if np.isfinite(candidate) and np.isclose(got, candidate, atol=1e-4):
             _fail(name, hints[key])
-    _fail(name, f"on a test batch the loss should be {expected:.4f}, you returned {got:.4f}. The logits are "
-                "user_vectors @ item_vectors.T / temperature - log_q[None, :] and the labels the diagonal "
-                "(cross-entropy with labels 0..B-1).")
+    _fail(name, f"on a test batch the loss should be {expected:.4f}, you returned {got:.4f}. Row u of the "
+                "logits scores user u against every item of the batch: the dot product divided by the "
+                "temperature, minus the item's log q; the label of row u is its own item, u.")
