@@ -250,21 +250,21 @@ def _expect_tensor(exercise: str, value: Any, shape: tuple | None, inputs: str, 
 
 # ----------------------------------------------------------------------------- randomness
 def _global_states() -> tuple:
-    states: list = [np.random.get_state(), random.getstate()]
+    states: list = [np.random.get_state(), random.getstate()]  # noqa: NPY002
     if "torch" in sys.modules:
         states.append(sys.modules["torch"].random.get_rng_state())
     return tuple(states)
 
 
 def _set_global_states(states: tuple) -> None:
-    np.random.set_state(states[0])
+    np.random.set_state(states[0])  # noqa: NPY002 - restoring the global stream students may use
     random.setstate(states[1])
     if len(states) > 2:
         sys.modules["torch"].random.set_rng_state(states[2])
 
 
 def _seed_globals(seed: int, torch_too: bool = True) -> None:
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeding the global stream on purpose, to catch its use
     random.seed(seed)
     if torch_too and "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)

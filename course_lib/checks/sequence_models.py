@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from course_lib.checks._common import _fail
+from course_lib.checks._common import _call, _expect_tensor, _fail
 
 __all__ = ["check_mean_pooling_net", "check_causal_attention"]
 
 
-def _run(name: str, function: Callable, *args: Any) -> Any:
-    try:
-        return function(*args)
-    except NotImplementedError:
-        raise
-    except Exception as error:  # noqa: BLE001 - the student's code may raise anything
-        _fail(name, f"it raised {type(error).__name__}: {error}")
-    return None
+def _run(name: str, function: Callable, *args: Any, what: str = "forward") -> Any:
+    import torch
+
+    inputs = ", ".join(f"torch.tensor({a.tolist()})" if isinstance(a, torch.Tensor) and a.numel() <= 20
+                       else f"a tensor of shape {tuple(a.shape)}" if isinstance(a, torch.Tensor) else repr(a)
+                       for a in args)
+    return _call(name, function, *args, what=what, inputs=inputs)
 
 
 def check_mean_pooling_net(network_class: type) -> None:
@@ -29,43 +28,66 @@ def check_mean_pooling_net(network_class: type) -> None:
     name = "mean pooling network"
     n_items, dim = 6, 4
     torch.manual_seed(0)
-    network = _run(name, network_class, n_items, dim)
+    network = _run(name, network_class, n_items, dim, what="MeanPoolingNet(n_items, embedding_dim)")
     if not isinstance(network, torch.nn.Module):
         _fail(name, f"it should be a torch.nn.Module, got {type(network).__name__}.")
+    embeddings = [m for m in network.modules() if isinstance(m, torch.nn.Embedding)]
+    first = forward_shape = None
     with torch.no_grad():
-        # Non-zero everywhere, so that a forgotten padding_idx or a wrong divisor shows.
+        first = _run(name, network, torch.tensor([[0, 0, 2, 3, 5], [1, 4, 6, 2, 2], [0, 0, 0, 0, 6]]))
+        _expect_tensor(name, first, None, "3 padded sequences of length 5", label="forward's output")
+        forward_shape = tuple(first.shape)
+    if forward_shape == (3, n_items + 1):
+        _fail(name, f"it returns {n_items + 1} columns: the padding id 0 is not an item. Output one logit "
+                    f"per real item, n_items = {n_items} (column j for item id j + 1).")
+    if len(forward_shape) == 3:
+        _fail(name, f"it returns shape {forward_shape}, one row per position: pool (average) over the positions "
+                    "to get one vector per sequence.")
+    if forward_shape != (3, n_items):
+        _fail(name, f"for 3 sequences and n_items={n_items} it returns shape {forward_shape}; expected (3, {n_items}).")
+    if len(embeddings) != 1 or embeddings[0].num_embeddings != n_items + 1:
+        rows = [m.num_embeddings for m in embeddings]
+        _fail(name, f"expected one embedding table of n_items + 1 = {n_items + 1} rows (row 0 for the padding), "
+                    f"found tables with {rows} rows.")
+    table = embeddings[0]
+    # Before anything overwrites them: the padding row starts (and stays) at zero.
+    if table.padding_idx != 0 or float(table.weight.detach()[0].abs().max()) > 0:
+        _fail(name, "the embedding of the padding id 0 is not zero: create the table with "
+                    "nn.Embedding(n_items + 1, embedding_dim, padding_idx=0), which keeps row 0 at zero and "
+                    "never updates it.")
+    with torch.no_grad():
+        # Non-zero everywhere, so that a wrong divisor shows.
         for parameter in network.parameters():
             parameter.copy_(torch.randn(parameter.shape) * 0.5 + 0.1)
-        for module in network.modules():
-            if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
-                module.weight[module.padding_idx] = 0.0
+        table.weight[0] = 0.0
 
         def forward(rows: list) -> Any:
             return _run(name, network, torch.tensor(rows))
 
-        output = forward([[0, 0, 2, 3, 5], [1, 4, 6, 2, 2], [0, 0, 0, 0, 6]])
-        shape = tuple(output.shape)
-        if shape == (3, n_items + 1):
-            _fail(name, f"it returns {n_items + 1} columns: the padding id 0 is not an item. Output one logit "
-                        f"per real item, n_items = {n_items} (column j for item id j + 1).")
-        if len(shape) == 3:
-            _fail(name, f"it returns shape {shape}, one row per position: pool (average) over the positions "
-                        "to get one vector per sequence.")
-        if shape != (3, n_items):
-            _fail(name, f"for 3 sequences and n_items={n_items} it returns shape {shape}; expected (3, {n_items}).")
         short, padded = forward([[2, 3]]), forward([[0, 0, 0, 2, 3]])
         if not torch.allclose(short, padded, atol=1e-5):
-            embeddings = [m for m in network.modules() if isinstance(m, torch.nn.Embedding)]
-            if embeddings and all(m.padding_idx is None for m in embeddings):
-                _fail(name, "adding padding changes the output: the embedding of id 0 is not zero. Create the "
-                            "table with nn.Embedding(n_items + 1, embedding_dim, padding_idx=0).")
             _fail(name, "adding padding changes the output: divide the sum of the embeddings by the number of "
                         "real items (ids > 0), not by the length of the padded sequence.")
+        if not torch.allclose(forward([[2, 2]]), forward([[2]]), atol=1e-5):
+            _fail(name, "a sequence of one item twice gives another output than that item once: that is a sum, "
+                        "not a mean. Divide the sum of the embeddings by the number of real items.")
         if not torch.allclose(forward([[2, 3, 5]]), forward([[5, 2, 3]]), atol=1e-5):
             _fail(name, "the order of the items changes the output: a mean ignores the order.")
         if torch.allclose(forward([[2, 3]]), forward([[4, 6]]), atol=1e-5):
             _fail(name, "two sequences of different items give the same output: look up the embeddings of the "
                         "sequence's items.")
+        empty = forward([[0, 0, 0], [0, 0, 4]])
+        if not bool(torch.isfinite(empty).all()):
+            _fail(name, "a sequence of padding only gives NaN (0 / 0): keep the divisor at least 1, e.g. "
+                        "count.clamp(min=1).")
+        pooled = table.weight[[2, 3, 5]].mean(0, keepdim=True)
+        linears = [m for m in network.modules() if isinstance(m, torch.nn.Linear)]
+        if len(linears) == 1 and not torch.allclose(forward([[2, 3, 5]]), linears[0](pooled), atol=1e-5):
+            _fail(name, "the logits should be the linear layer applied to the mean of the item embeddings, with "
+                        "nothing in between.")
+    output = _run(name, network, torch.tensor([[0, 1, 2]]))
+    if not output.requires_grad:
+        _fail(name, "the output carries no gradient: no torch.no_grad() or .detach() in forward.")
     print(f"{name}: all checks passed.")
 
 
@@ -87,12 +109,11 @@ def check_causal_attention(attention: Callable) -> None:
     generator = torch.Generator().manual_seed(0)
     queries, keys, values = (torch.randn(2, 5, 4, generator=generator) for _ in range(3))
     with torch.no_grad():
-        output = _run(name, attention, queries, keys, values)
-    if tuple(output.shape) != (2, 5, 4):
-        _fail(name, f"for (B, L, D) = (2, 5, 4) inputs it returns shape {tuple(output.shape)}; expected (2, 5, 4).")
-    if torch.isnan(output).any():
+        output = _run(name, attention, queries, keys, values, what="your function")
+    if isinstance(output, torch.Tensor) and tuple(output.shape) == (2, 5, 4) and torch.isnan(output).any():
         _fail(name, "the output holds NaN: some position attends to nothing. Each position must see itself "
                     "(keep the diagonal: j <= i, not j < i).")
+    _expect_tensor(name, output, (2, 5, 4), "(B, L, D) = (2, 5, 4) queries, keys and values", label="the output")
     expected = _reference_attention(queries, keys, values)
     if torch.allclose(output, expected, atol=1e-5):
         print(f"{name}: all checks passed.")
@@ -112,6 +133,26 @@ def check_causal_attention(attention: Callable) -> None:
          "the softmax runs over the queries: take it over the keys (the last axis), so that each row of "
          "weights sums to 1."),
     ]
+    with torch.no_grad():
+        future_keys, future_values = keys.clone(), values.clone()
+        future_keys[:, 3:] += 5.0
+        future_values[:, 3:] -= 7.0
+        changed = _run(name, attention, queries, future_keys, future_values, what="your function")
+    if not torch.allclose(changed[:, :3], output[:, :3], atol=1e-5):
+        for wrong, hint in mistakes[:2]:
+            if torch.allclose(output, wrong, atol=1e-5):
+                _fail(name, hint)
+        _fail(name, "changing the keys and values of positions 3 and 4 changed the outputs of positions 0 to 2: "
+                    "an earlier position sees the future. Position i may attend to j <= i only: the lower "
+                    "triangle (torch.tril), with the other scores set to -inf before the softmax.")
+    with torch.no_grad():
+        constant = _run(name, attention, queries, keys, torch.ones(2, 5, 4), what="your function")
+    if not torch.allclose(constant, torch.ones(2, 5, 4), atol=1e-5):
+        if torch.allclose(output, mistakes[3][0], atol=1e-5):
+            _fail(name, mistakes[3][1])
+        _fail(name, "with every value equal to 1 the output should be 1 everywhere, since the weights of each "
+                    "position sum to 1; yours do not. Take the softmax over the keys (the last axis), after "
+                    "masking (not before), and multiply it by the values.")
     for wrong, hint in mistakes:
         if torch.allclose(output, wrong, atol=1e-5):
             _fail(name, hint)
