@@ -36,9 +36,6 @@ def check_bpr_loss(bpr_loss: Callable[[Any, Any], Any]) -> None:
     if tracked_positive.grad is None or tracked_negative.grad is None:
         _fail(name, "the gradient does not reach both the positive and the negative scores.")
     got = float(value.detach())
-    if got < 0:
-        _fail(name, f"you returned {got:.5f}, a negative loss: -log sigmoid(x) is never negative. Is the minus "
-                    "sign missing?")
     x = (positive - negative).numpy().astype(np.float64)
     expected = float(np.mean(np.logaddexp(0.0, -x)))
     if not np.isclose(got, expected, atol=1e-5):
@@ -55,6 +52,9 @@ def check_bpr_loss(bpr_loss: Callable[[Any, Any], Any]) -> None:
         for candidate, hint in hints:
             if np.isclose(got, candidate, atol=1e-5):
                 _fail(name, hint)
+        if got < 0:
+            _fail(name, f"you returned {got:.5f}, a negative loss: -log sigmoid(x) is never negative. Is the minus "
+                        "sign missing?")
         _fail(name, f"for x_ui={positive.tolist()} and x_uj={negative.tolist()} the loss is {expected:.5f}, "
                     f"you returned {got:.5f}.")
     far = _call(name, bpr_loss, torch.tensor([-200.0, 100.0]), torch.tensor([0.0, 0.0]),

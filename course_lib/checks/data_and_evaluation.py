@@ -20,6 +20,8 @@ _RECALL_CASES = [
     ([3, 1, 7, 2, 9], {1, 9, 4}, 2),
     ([5, 6, 7], {8}, 3),
     ([0, 1, 2, 3, 4, 5], {0, 1}, 4),
+    ([6, 2, 8, 4, 0, 9, 1], {4, 9, 1}, 3),
+    ([5, 3, 8, 1], {8, 1}, 3),
     ([10, 20, 30, 40], {20, 30, 40, 50, 60, 70, 80}, 3),
 ]
 
@@ -30,10 +32,31 @@ def _metric(name: str, function: Callable, args: tuple) -> float:
         "Is there a case (no relevant items, a rank of 0) where the denominator is 0? Count ranks from 1, "
         "and return 0.0 for a user with no relevant items.")})
     number = _expect_number(name, value, _describe_args(args))
-    recommended, relevant, k = args
-    if number > 1 and np.isclose(number, len(set(recommended[:k]) & relevant)):
-        _fail(name, f"for {args!r} you returned {number:.4f}, the number of hits: divide it to get a share.")
+    if not 0 <= number <= 1 and args[1]:
+        _diagnose_recall(name, args, number)
     return _expect_number(name, number, _describe_args(args), low=0.0, high=1.0)
+
+
+def _diagnose_recall(name: str, args: tuple, got: float) -> None:
+    recommended, relevant, k = args
+    hits_in_k = len(set(recommended[:k]) & relevant)
+    hits_anywhere = len(set(recommended) & relevant)
+    if np.isclose(got, hits_in_k / k):
+        _fail(name, f"for {args!r} you returned {got:.4f}, which is hits / k: that is precision. "
+                    "Recall divides by the number of relevant items, |relevant| (not by k, nor by "
+                    "min(k, |relevant|)).")
+    if np.isclose(got, hits_in_k / min(k, len(relevant))):
+        _fail(name, f"for {args!r} you returned {got:.4f}, hits / min(k, |relevant|): recall divides by "
+                    "|relevant| itself.")
+    if np.isclose(got, hits_anywhere / len(relevant)):
+        _fail(name, f"for {args!r} you returned {got:.4f}: it looks like you counted hits in the whole "
+                    "list. Only the first k recommended items count.")
+    if np.isclose(got, hits_in_k) and hits_in_k > 0:
+        _fail(name, f"for {args!r} you returned {got:.4f}, the number of hits: divide it to get a share.")
+    for shift in (-1, 1):
+        if np.isclose(got, len(set(recommended[:k + shift]) & relevant) / len(relevant)):
+            _fail(name, f"for {args!r} you returned {got:.4f}: the cutoff is off by one. The first k items "
+                        "of a list are the positions 0 to k - 1 (recommended[:k]).")
 
 
 def check_recall_at_k(recall_at_k: Callable[[Any, Any, int], float]) -> None:
@@ -57,22 +80,7 @@ def check_recall_at_k(recall_at_k: Callable[[Any, Any, int], float]) -> None:
         expected = metrics.recall_at_k(recommended, relevant, k)
         if np.isclose(got, expected):
             continue
-        hits_in_k = len(set(recommended[:k]) & relevant)
-        hits_anywhere = len(set(recommended) & relevant)
-        if np.isclose(got, hits_in_k / k):
-            _fail(name, f"for {args!r} you returned {got:.4f}, which is hits / k: that is precision. "
-                        "Recall divides by the number of relevant items, |relevant| (not by k, nor by "
-                        "min(k, |relevant|)).")
-        if np.isclose(got, hits_in_k / min(k, len(relevant))):
-            _fail(name, f"for {args!r} you returned {got:.4f}, hits / min(k, |relevant|): recall divides by "
-                        "|relevant| itself.")
-        if np.isclose(got, hits_anywhere / len(relevant)):
-            _fail(name, f"for {args!r} you returned {got:.4f}: it looks like you counted hits in the whole "
-                        "list. Only the first k recommended items count.")
-        for shift in (-1, 1):
-            if np.isclose(got, len(set(recommended[:k + shift]) & relevant) / len(relevant)):
-                _fail(name, f"for {args!r} you returned {got:.4f}: the cutoff is off by one. The first k items "
-                            "of a list are the positions 0 to k - 1 (recommended[:k]).")
+        _diagnose_recall(name, args, got)
         _fail(name, f"for {args!r} the recall@{k} is {expected:.4f}, you returned {got:.4f}.")
     print(f"{name}: all {len(_RECALL_CASES) + 1} checks passed.")
 
@@ -89,6 +97,32 @@ _NDCG_CASES = [
 
 def _dcg(recommended: list, relevant: set, k: int, offset: int = 1, log: Callable = np.log2) -> float:
     return sum(1.0 / log(rank + offset) for rank, item in enumerate(recommended[:k], start=1) if item in relevant)
+
+
+def _diagnose_ndcg(name: str, args: tuple, got: float) -> None:
+    recommended, relevant, k = args
+    dcg = _dcg(recommended, relevant, k)
+    ideal_all = sum(1.0 / np.log2(rank + 1) for rank in range(1, len(relevant) + 1))
+    ideal_k = sum(1.0 / np.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    if np.isclose(got, dcg):
+        _fail(name, f"for {args!r} you returned {got:.4f}, which is the DCG. NDCG divides it by the "
+                    "ideal DCG, the DCG of a list with all relevant items on top.")
+    if ideal_all > 0 and np.isclose(got, dcg / ideal_all):
+        _fail(name, f"for {args!r} you returned {got:.4f}: the ideal DCG should hold only min(|relevant|, k) "
+                    "hits, since a list of length k cannot hold more.")
+    if ideal_k > 0 and np.isclose(got, _dcg(recommended, relevant, len(recommended)) / ideal_k):
+        _fail(name, f"for {args!r} you returned {got:.4f}: the DCG counts hits beyond position k. Only the "
+                    "first k recommended items count.")
+    shifted = _dcg(recommended, relevant, k, offset=2)
+    ideal_shifted = sum(1.0 / np.log2(rank + 2) for rank in range(1, min(len(relevant), k) + 1))
+    if ideal_shifted > 0 and np.isclose(got, shifted / ideal_shifted):
+        _fail(name, f"for {args!r} you returned {got:.4f}: the discount looks off by one. With ranks counted "
+                    "from 1, the item at rank j is divided by log2(j + 1), so rank 1 gets 1/log2(2) = 1.")
+    linear = _dcg(recommended, relevant, k, offset=0, log=lambda rank: rank)
+    ideal_linear = sum(1.0 / rank for rank in range(1, min(len(relevant), k) + 1))
+    if ideal_linear > 0 and np.isclose(got, linear / ideal_linear):
+        _fail(name, f"for {args!r} you returned {got:.4f}: the discount is 1 / rank; NDCG uses the logarithmic "
+                    "discount 1 / log2(rank + 1).")
 
 
 def check_ndcg_at_k(ndcg_at_k: Callable[[Any, Any, int], float]) -> None:
@@ -109,9 +143,8 @@ def check_ndcg_at_k(ndcg_at_k: Callable[[Any, Any, int], float]) -> None:
         if not finite:
             _fail(name, f"it returned {float(value)} for {args!r}. {discount_hint}")
         number = _expect_number(name, value, _describe_args(args))
-        if number > 1 and np.isclose(number, _dcg(recommended, relevant, k)):
-            _fail(name, f"for {args!r} you returned {number:.4f}, which is the DCG. NDCG divides it by the "
-                        "ideal DCG, the DCG of a list with all relevant items on top.")
+        if not 0 <= number <= 1 and relevant:
+            _diagnose_ndcg(name, args, number)
         _expect_number(name, number, _describe_args(args), low=0.0, high=1.0)
     args = ([1, 2, 3], set(), 3)
     got = _expect_number(name, _call(name, ndcg_at_k, *args, error_hints={ZeroDivisionError: (
@@ -129,28 +162,7 @@ def check_ndcg_at_k(ndcg_at_k: Callable[[Any, Any, int], float]) -> None:
         expected = metrics.ndcg_at_k(recommended, relevant, k)
         if np.isclose(got, expected):
             continue
-        dcg = _dcg(recommended, relevant, k)
-        ideal_all = sum(1.0 / np.log2(rank + 1) for rank in range(1, len(relevant) + 1))
-        ideal_k = sum(1.0 / np.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
-        if np.isclose(got, dcg):
-            _fail(name, f"for {args!r} you returned {got:.4f}, which is the DCG. NDCG divides it by the "
-                        "ideal DCG, the DCG of a list with all relevant items on top.")
-        if ideal_all > 0 and np.isclose(got, dcg / ideal_all):
-            _fail(name, f"for {args!r} you returned {got:.4f}: the ideal DCG should hold only min(|relevant|, k) "
-                        "hits, since a list of length k cannot hold more.")
-        if ideal_k > 0 and np.isclose(got, _dcg(recommended, relevant, len(recommended)) / ideal_k):
-            _fail(name, f"for {args!r} you returned {got:.4f}: the DCG counts hits beyond position k. Only the "
-                        "first k recommended items count.")
-        shifted = _dcg(recommended, relevant, k, offset=2)
-        ideal_shifted = sum(1.0 / np.log2(rank + 2) for rank in range(1, min(len(relevant), k) + 1))
-        if ideal_shifted > 0 and np.isclose(got, shifted / ideal_shifted):
-            _fail(name, f"for {args!r} you returned {got:.4f}: the discount looks off by one. With ranks counted "
-                        "from 1, the item at rank j is divided by log2(j + 1), so rank 1 gets 1/log2(2) = 1.")
-        linear = _dcg(recommended, relevant, k, offset=0, log=lambda rank: rank)
-        ideal_linear = sum(1.0 / rank for rank in range(1, min(len(relevant), k) + 1))
-        if ideal_linear > 0 and np.isclose(got, linear / ideal_linear):
-            _fail(name, f"for {args!r} you returned {got:.4f}: the discount is 1 / rank; NDCG uses the logarithmic "
-                        "discount 1 / log2(rank + 1).")
+        _diagnose_ndcg(name, args, got)
         _fail(name, f"for {args!r} the NDCG@{k} is {expected:.4f}, you returned {got:.4f}.")
     print(f"{name}: all {len(_NDCG_CASES) + 2} checks passed.")
 

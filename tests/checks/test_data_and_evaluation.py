@@ -1,118 +1,174 @@
-"""Each exercise check accepts the reference and names the typical mistakes."""
+"""The checks of notebook 00 accept the notebook's answers and name the typical mistakes."""
 
 from __future__ import annotations
 
-import re
+import math
 
 import numpy as np
 import pytest
 
 from course_lib import checks, metrics
 from course_lib.baselines import Popularity
+from tests.checks._hints import assert_named
+from tests.checks._solutions import solution
+
+NOTEBOOK = "00_data_and_evaluation"
 
 
 # ------------------------------------------------------------------ recall@k
-def test_recall_check_accepts_the_reference(capsys):
-    checks.check_recall_at_k(metrics.recall_at_k)
-    assert "passed" in capsys.readouterr().out
+def _recall_no_return(recommended, relevant, k):
+    if not relevant:
+        return 0.0
+    hits = len(set(recommended[:k]) & relevant)
+    hits / len(relevant)  # noqa: B018 - the forgotten return
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda rec, rel, k: len(set(rec[:k]) & rel) / k, "that is precision"),
-    (lambda rec, rel, k: len(set(rec) & rel) / len(rel) if rel else 0.0, "Only the first k"),
-    # min(k, R) equals k whenever k < R: the check meets it as precision and says so.
-    (lambda rec, rel, k: len(set(rec[:k]) & rel) / min(k, len(rel)) if rel else 0.0, "not by k, nor by min(k"),
-    (lambda rec, rel, k: len(set(rec[:k]) & rel) / len(rel), "division by zero"),
-    (lambda rec, rel, k: float(len(set(rec[:k]) & rel)), "number of hits"),
-    (lambda rec, rel, k: [0.5], "one number"),
-])
-def test_recall_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)) as raised:
-        checks.check_recall_at_k(mistake)
-    assert "def " not in str(raised.value)  # a hint, never code
+def _recall_no_guard(recommended, relevant, k):
+    return len(set(recommended[:k]) & relevant) / len(relevant)
 
 
-def test_recall_check_lets_the_stub_error_through():
-    def stub(recommended, relevant, k):
-        raise NotImplementedError()
-
-    with pytest.raises(NotImplementedError):
-        checks.check_recall_at_k(stub)
-
-
-# -------------------------------------------------------------------- NDCG@k
-def test_ndcg_check_accepts_the_reference(capsys):
-    checks.check_ndcg_at_k(metrics.ndcg_at_k)
-    assert "passed" in capsys.readouterr().out
+def _recall(cutoff_shift=0, divide="relevant", whole=False):
+    def recall_at_k(recommended, relevant, k):
+        if not relevant:
+            return 0.0
+        kept = recommended if whole else recommended[:k + cutoff_shift]
+        hits = len(set(kept) & relevant)
+        return hits / {"relevant": len(relevant), "k": k, "none": 1, "min": min(k, len(relevant))}[divide]
+    return recall_at_k
 
 
-def _dcg(rec, rel, k, offset=1):
-    return sum(1 / np.log2(j + offset) for j, item in enumerate(rec[:k], start=1) if item in rel)
+# ----------------------------------------------------------------- NDCG@k
+def _dcg(recommended, relevant, k, offset=1, log=np.log2):
+    return sum(1 / log(rank + offset) for rank, item in enumerate(recommended[:k], start=1) if item in relevant)
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda rec, rel, k: _dcg(rec, rel, k), "which is the DCG"),
-    (lambda rec, rel, k: _dcg(rec, rel, k) / _dcg(sorted(rel), rel, len(rel)) if rel else 0.0,
-     "min(|relevant|, k)"),
-    (lambda rec, rel, k: (_dcg(rec, rel, k, offset=2) / _dcg(sorted(rel), rel, min(len(rel), k), offset=2)
-                          if rel else 0.0), "off by one"),
-])
-def test_ndcg_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        checks.check_ndcg_at_k(mistake)
+def _ndcg(offset=1, ideal="min", dcg_cutoff=None, log=np.log2, normalize=True, guard=True):
+    def ndcg_at_k(recommended, relevant, k):
+        dcg = _dcg(recommended, relevant, dcg_cutoff or k, offset, log)
+        count = min(len(relevant), k) if ideal == "min" else len(relevant)
+        best = sum(1 / log(rank + offset) for rank in range(1, count + 1))
+        if not normalize:
+            return dcg
+        if guard and best == 0:
+            return 0.0
+        return dcg / best
+    return ndcg_at_k
 
 
-# ----------------------------------------------------------------- popularity
-def test_popularity_check_accepts_the_reference(capsys):
-    checks.check_popularity(Popularity)
-    assert "passed" in capsys.readouterr().out
+def _ndcg_no_return(recommended, relevant, k):
+    dcg = _dcg(recommended, relevant, k)
+    best = sum(1 / np.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    dcg / best if best else 0.0  # noqa: B018 - the forgotten return
 
 
-class _RatingSums:
+# ------------------------------------------------------------- popularity
+class _Counts:
     def fit(self, train):
-        self.scores_ = np.bincount(train.items, weights=train.ratings, minlength=train.n_items)
+        self.counts_ = np.asarray(train.to_csr().sum(axis=0)).ravel()
         return self
 
     def score(self, user_ids):
-        return np.tile(self.scores_, (len(user_ids), 1))
+        return np.tile(self.counts_, (len(user_ids), 1))
 
 
-class _RowCounts(_RatingSums):
-    def fit(self, train):
-        self.scores_ = np.bincount(train.items, minlength=train.n_items).astype(float)
-        return self
-
-
-class _OneRow(_RowCounts):
+class _ScoreNoReturn(_Counts):
     def score(self, user_ids):
-        return self.scores_
+        np.tile(self.counts_, (len(user_ids), 1))
 
 
-class _WrongAxis(_RatingSums):
+class _FitNoReturn(_Counts):
     def fit(self, train):
-        self.scores_ = np.asarray(train.to_csr().sum(axis=1)).ravel()
+        self.counts_ = np.asarray(train.to_csr().sum(axis=0)).ravel()
+
+
+class _RatingSums(_Counts):
+    def fit(self, train):
+        self.counts_ = np.bincount(train.items, weights=train.ratings, minlength=train.n_items)
         return self
 
 
-class _NoReturn(_RowCounts):
+class _RowCounts(_Counts):
+    def fit(self, train):
+        self.counts_ = np.bincount(train.items, minlength=train.n_items).astype(float)
+        return self
+
+
+class _OneRow(_Counts):
+    def score(self, user_ids):
+        return self.counts_
+
+
+class _WrongAxis(_Counts):
+    def fit(self, train):
+        self.counts_ = np.asarray(train.to_csr().sum(axis=1)).ravel()
+        return self
+
+
+class _MaxIdSized(_Counts):
+    def fit(self, train):
+        self.counts_ = np.bincount(np.unique(np.c_[train.users, train.items], axis=0)[:, 1])
+        return self
+
+
+class _Shares(_Counts):
     def fit(self, train):
         super().fit(train)
-
-
-class _MaxIdSized(_RatingSums):
-    def fit(self, train):
-        self.scores_ = np.bincount(np.unique(np.c_[train.users, train.items], axis=0)[:, 1])
+        self.counts_ = self.counts_ / self.counts_.sum()
         return self
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (_RatingSums, "sums of ratings"),
-    (_RowCounts, "Count distinct"),
-    (_OneRow, "one row per"),
-    (_WrongAxis, "wrong axis"),
-    (_NoReturn, "return self"),
-    (_MaxIdSized, "train.n_items"),
+MISTAKES = [
+    ("recall: forgotten return", "check_recall_at_k", _recall_no_return, "did you forget `return`"),
+    ("recall: precision", "check_recall_at_k", _recall(divide="k"), "that is precision"),
+    ("recall: whole list", "check_recall_at_k", _recall(whole=True), "Only the first k"),
+    ("recall: min(k, R)", "check_recall_at_k", _recall(divide="min"), "not by k, nor by min(k"),
+    ("recall: no empty guard", "check_recall_at_k", _recall_no_guard, "raised ZeroDivisionError"),
+    ("recall: number of hits", "check_recall_at_k", _recall(divide="none"), "the number of hits"),
+    ("recall: cutoff k + 1", "check_recall_at_k", _recall(cutoff_shift=1), "off by one"),
+    ("recall: a list", "check_recall_at_k", lambda recommended, relevant, k: [0.5], "one number"),
+    ("ndcg: forgotten return", "check_ndcg_at_k", _ndcg_no_return, "did you forget `return`"),
+    ("ndcg: the DCG", "check_ndcg_at_k", _ndcg(normalize=False), "which is the DCG"),
+    ("ndcg: ideal of all relevant", "check_ndcg_at_k", _ndcg(ideal="all"), "min(|relevant|, k)"),
+    ("ndcg: log2(rank + 2)", "check_ndcg_at_k", _ndcg(offset=2), "off by one"),
+    ("ndcg: np.log2(rank)", "check_ndcg_at_k", _ndcg(offset=0), "log2(1) = 0"),
+    ("ndcg: math.log2(rank)", "check_ndcg_at_k", _ndcg(offset=0, log=math.log2), "log2(1) = 0"),
+    ("ndcg: no empty guard", "check_ndcg_at_k", _ndcg(guard=False), "return 0.0 for them"),
+    ("ndcg: hits beyond k", "check_ndcg_at_k", _ndcg(dcg_cutoff=100), "beyond position k"),
+    ("ndcg: 1 / rank", "check_ndcg_at_k", _ndcg(offset=0, log=lambda rank: rank), "1 / rank"),
+    ("popularity: score without return", "check_popularity", _ScoreNoReturn, "did you forget `return`"),
+    ("popularity: fit without return self", "check_popularity", _FitNoReturn, "return self"),
+    ("popularity: sums of ratings", "check_popularity", _RatingSums, "sums of ratings"),
+    ("popularity: rows counted", "check_popularity", _RowCounts, "Count distinct"),
+    ("popularity: one row", "check_popularity", _OneRow, "one row per"),
+    ("popularity: users counted", "check_popularity", _WrongAxis, "wrong axis"),
+    ("popularity: largest id + 1 columns", "check_popularity", _MaxIdSized, "train.n_items"),
+    ("popularity: shares", "check_popularity", _Shares, "shares"),
+]
+
+
+@pytest.mark.parametrize("check, answer, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_check_names_the_mistake(check, answer, expected):
+    message = assert_named(check, answer, expected)
+    assert "def " not in message
+
+
+@pytest.mark.parametrize("check, answer", [
+    ("check_recall_at_k", solution(NOTEBOOK, "recall_at_k")),
+    ("check_recall_at_k", metrics.recall_at_k),
+    ("check_ndcg_at_k", solution(NOTEBOOK, "ndcg_at_k")),
+    ("check_ndcg_at_k", metrics.ndcg_at_k),
+    ("check_popularity", solution(NOTEBOOK, "MostPopular")),
+    ("check_popularity", Popularity),
 ])
-def test_popularity_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        checks.check_popularity(mistake)
+def test_check_accepts_the_answer(check, answer, capsys):
+    getattr(checks, check)(answer)
+    assert "passed" in capsys.readouterr().out
+
+
+def test_checks_let_the_stub_error_through():
+    def stub(*args):
+        raise NotImplementedError()
+
+    for check in (checks.check_recall_at_k, checks.check_ndcg_at_k):
+        with pytest.raises(NotImplementedError):
+            check(stub)
