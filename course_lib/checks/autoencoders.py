@@ -104,15 +104,15 @@ def check_multinomial_loss(multinomial_nll: Callable) -> None:
     log_softmax = torch.log_softmax(logits, dim=-1)
     expected = -(log_softmax * profiles).sum(-1).mean().item()
     if np.isclose(got, expected, rtol=1e-5):
-        shifted = _scalar_loss(name, multinomial_nll, logits + 100.0, profiles, inputs="logits + 100 and profiles")
+        stable = ("Adding the same constant to every logit of a user should not change the loss; with large logits "
+                  "exp overflows. Use F.log_softmax, which is stable.")
+        shifted = _scalar_loss(name, multinomial_nll, logits + 100.0, profiles, inputs="logits + 100 and profiles",
+                               nan_hint=stable)
         if not np.isclose(shifted, expected, rtol=1e-4):
             _fail(name, "adding the same constant to every logit of a user changes your loss (or overflows); a "
                         "softmax does not change. Use F.log_softmax, which is stable for large logits.")
         print(f"{name}: matches -mean_u sum_i x_ui log softmax(logits_u)_i.")
         return
-    if got < 0:
-        _fail(name, f"you returned {got:.4f}, a negative loss: that is the log-likelihood; the loss to minimize is "
-                    "its negative.")
     if np.isclose(got, -expected, rtol=1e-5):
         _fail(name, f"you returned {got:.4f}, the log-likelihood; the loss to minimize is its negative.")
     if np.isclose(got, -(torch.log_softmax(logits, dim=0) * profiles).sum(-1).mean().item(), rtol=1e-5):
@@ -126,6 +126,9 @@ def check_multinomial_loss(multinomial_nll: Callable) -> None:
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, profiles, reduction="none")
     if np.isclose(got, bce.sum(-1).mean().item(), rtol=1e-5) or np.isclose(got, bce.mean().item(), rtol=1e-5):
         _fail(name, "that is the logistic (binary cross-entropy) loss; the multinomial one uses log_softmax over items.")
+    if got < 0:
+        _fail(name, f"you returned {got:.4f}, a negative loss: that is the log-likelihood; the loss to minimize is "
+                    "its negative.")
     _fail(name, f"for a small batch the loss is {expected:.4f}, you returned {got:.4f}.")
 
 

@@ -1,19 +1,21 @@
-"""The graph-model exercise checks accept the references and name the typical mistakes."""
+"""The checks of notebook 05 accept the notebook's answers and name the typical mistakes."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pytest
 
 from course_lib import checks
 from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees
+from tests.checks._hints import assert_named
+from tests.checks._solutions import solution
 
-# ------------------------------------------------------------- propagation
 torch = pytest.importorskip("torch")
 
+NOTEBOOK = "05_graph_models"
 
+
+# ------------------------------------------------------------- propagation
 def _layers(adjacency, embeddings, n_layers):
     layers = [embeddings]
     for _ in range(n_layers):
@@ -21,31 +23,12 @@ def _layers(adjacency, embeddings, n_layers):
     return layers
 
 
-def test_propagation_check_accepts_the_reference(capsys):
-    from course_lib.torch.graph import propagate
-
-    checks.check_propagation(propagate)
-    checks.check_propagation(lambda a, e, k: torch.stack(_layers(a, e, k)).mean(0))
-    assert "passed" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda a, e, k: _layers(a, e, k)[-1], "returned the last layer"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k)).sum(0), "summed the layers"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k)[1:] or [e]).mean(0), "leaves out layer 0"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k + 1)).mean(0), "off by one layer"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k)).mean(0).detach(), "cut off from autograd"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k)).mean(1), "shape"),
-    (lambda a, e, k: torch.stack(_layers(a, e, k)).mean(0).detach().numpy(), "torch.Tensor"),
-])
-def test_propagation_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)) as raised:
-        checks.check_propagation(mistake)
-    assert "def " not in str(raised.value)
+def _propagate_no_return(adjacency, embeddings, n_layers):
+    torch.stack(_layers(adjacency, embeddings, n_layers)).mean(0)
 
 
 # --------------------------------------------------------------- GF-CF scores
-def reference(user_items, normalized, item_vectors, item_degrees, ideal_weight):
+def _reference(user_items, normalized, item_vectors, item_degrees, ideal_weight):
     return gfcf_scores(user_items, (normalized.T @ normalized).toarray(), item_vectors, item_degrees, ideal_weight)
 
 
@@ -60,23 +43,59 @@ def _ideal(u, v, d, inverse=False):
     return ((u * scale_in) @ v @ v.T) * scale_out
 
 
-def test_gfcf_check_accepts_the_reference(capsys):
-    checks.check_gfcf_scores(reference)
-    assert "passed" in capsys.readouterr().out
+def _gfcf_no_return(u, r, v, d, w):
+    _reference(u, r, v, d, w)
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda u, r, v, d, w: _linear(u, r), "linear filter only"),
-    (lambda u, r, v, d, w: w * _ideal(u, v, d), "ideal low-pass filter only"),
-    (lambda u, r, v, d, w: _linear(u, r) + w * (u @ v @ v.T), "degree scaling"),
-    (lambda u, r, v, d, w: _linear(u, r) + w * _ideal(u, v, d, inverse=True), "swapped"),
-    (lambda u, r, v, d, w: _linear(u, r) + u @ v @ v.T, "ideal_weight is ignored"),
-    (lambda u, r, v, d, w: _linear(u, r)[:, :-1], "shape"),
-    (lambda u, r, v, d, w: _linear(u, r) + w * ((u / np.sqrt(d)) @ v @ v.T) * np.sqrt(d), "degree 0"),
-    (lambda u, r, v, d, w: reference(u, r, v, d, 2 * w + 0.1), "differ from GF-CF's"),
-])
-def test_gfcf_check_names_the_mistake(mistake, hint):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        with pytest.raises(AssertionError, match=re.escape(hint)) as raised:
-            checks.check_gfcf_scores(mistake)
-    assert "def " not in str(raised.value)
+def _scales_in_place(u, r, v, d, w):
+    expected = _reference(u, r, v, d, w)
+    u *= inverse_sqrt_degrees(d)[None, :]
+    return expected
+
+
+MISTAKES = [
+    ("propagate: forgotten return", "check_propagation", _propagate_no_return, "did you forget `return`"),
+    ("propagate: last layer", "check_propagation", lambda a, e, k: _layers(a, e, k)[-1], "returned the last layer"),
+    ("propagate: sum", "check_propagation", lambda a, e, k: torch.stack(_layers(a, e, k)).sum(0), "summed the layers"),
+    ("propagate: without E(0)", "check_propagation",
+     lambda a, e, k: torch.stack(_layers(a, e, k)[1:] or [e]).mean(0), "leaves out layer 0"),
+    ("propagate: one layer too many", "check_propagation",
+     lambda a, e, k: torch.stack(_layers(a, e, k + 1)).mean(0), "off by one layer"),
+    ("propagate: detached", "check_propagation",
+     lambda a, e, k: torch.stack(_layers(a, e, k)).mean(0).detach(), "cut off from autograd"),
+    ("propagate: mean over nodes", "check_propagation",
+     lambda a, e, k: torch.stack(_layers(a, e, k)).mean(1), "shape"),
+    ("propagate: NumPy", "check_propagation",
+     lambda a, e, k: torch.stack(_layers(a, e, k)).mean(0).detach().numpy(), "torch.Tensor"),
+    ("gfcf: forgotten return", "check_gfcf_scores", _gfcf_no_return, "did you forget `return`"),
+    ("gfcf: linear only", "check_gfcf_scores", lambda u, r, v, d, w: _linear(u, r), "linear filter only"),
+    ("gfcf: ideal only", "check_gfcf_scores", lambda u, r, v, d, w: w * _ideal(u, v, d), "ideal low-pass filter only"),
+    ("gfcf: no degree scaling", "check_gfcf_scores",
+     lambda u, r, v, d, w: _linear(u, r) + w * (u @ v @ v.T), "degree scaling"),
+    ("gfcf: scalings swapped", "check_gfcf_scores",
+     lambda u, r, v, d, w: _linear(u, r) + w * _ideal(u, v, d, inverse=True), "swapped"),
+    ("gfcf: weight ignored", "check_gfcf_scores",
+     lambda u, r, v, d, w: _linear(u, r) + u @ v @ v.T, "ideal_weight is ignored"),
+    ("gfcf: a column short", "check_gfcf_scores", lambda u, r, v, d, w: _linear(u, r)[:, :-1], "shape"),
+    ("gfcf: 1 / sqrt(0)", "check_gfcf_scores",
+     lambda u, r, v, d, w: _linear(u, r) + w * ((u / np.sqrt(d)) @ v @ v.T) * np.sqrt(d), "degree 0"),
+    ("gfcf: another weight", "check_gfcf_scores",
+     lambda u, r, v, d, w: _reference(u, r, v, d, 2 * w + 0.1), "differ from GF-CF's"),
+    ("gfcf: input scaled in place", "check_gfcf_scores", _scales_in_place, "in place"),
+]
+
+
+@pytest.mark.parametrize("check, answer, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_check_names_the_mistake(check, answer, expected):
+    message = assert_named(check, answer, expected)
+    assert "def " not in message
+
+
+def test_checks_accept_the_notebook_and_library_answers(capsys):
+    from course_lib.torch.graph import propagate
+
+    checks.check_propagation(solution(NOTEBOOK, "propagate"))
+    checks.check_propagation(propagate)
+    checks.check_gfcf_scores(solution(NOTEBOOK, "gfcf_scores"))
+    checks.check_gfcf_scores(_reference)
+    assert capsys.readouterr().out.count("passed") == 4

@@ -1,106 +1,91 @@
-"""The notebook 04 checks accept the reference and name the typical mistakes."""
+"""The checks of notebook 04 accept the notebook's answers and name the typical mistakes."""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 
 from course_lib import checks
+from tests.checks._hints import assert_named
+from tests.checks._solutions import solution
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
+F = nn.functional
+
+NOTEBOOK = "04_two_tower"
 
 
-def _tower(init="he", output_relu=False, activation=True, default_init=False):
+def _tower(init="he", output_relu=False, activation=True, bias="zeros", container=nn.ModuleList, returns=True):
     class StudentTower(nn.Module):
         def __init__(self, input_dim, hidden_dims, output_dim):
             super().__init__()
             widths = [input_dim, *hidden_dims, output_dim]
-            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
-            if not default_init:
-                for layer in self.layers:
-                    if init == "he":
-                        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                    else:
-                        nn.init.normal_(layer.weight)
+            self.layers = container([nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)])
+            for layer in self.layers:
+                if init == "he":
+                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                elif init == "normal":
+                    nn.init.normal_(layer.weight)
+                if bias == "zeros":
                     nn.init.zeros_(layer.bias)
 
         def forward(self, x):
             for layer in self.layers[:-1]:
                 x = torch.relu(layer(x)) if activation else layer(x)
             x = self.layers[-1](x)
-            return torch.relu(x) if output_relu else x
+            x = torch.relu(x) if output_relu else x
+            return x if returns else None
 
     return StudentTower
 
 
-def test_tower_check_accepts_the_reference_and_a_student_version(capsys):
-    from course_lib.torch.two_tower import Tower
+def _loss(correction="subtract", temperature="divide", reduction="mean", transpose=False, returns="tensor"):
+    def in_batch_softmax_loss(user_vectors, item_vectors, log_q, temperature_value):
+        first, second = (item_vectors, user_vectors) if transpose else (user_vectors, item_vectors)
+        scores = first @ second.T
+        scores = scores / temperature_value if temperature == "divide" else \
+            scores * temperature_value if temperature == "multiply" else scores
+        scores = {"subtract": scores - log_q[None, :], "add": scores + log_q[None, :], "rows": scores - log_q[:, None],
+                  "none": scores}[correction]
+        loss = F.cross_entropy(scores, torch.arange(len(scores)), reduction=reduction)
+        if returns == "float":
+            return loss.item()
+        return loss if returns == "tensor" else None
+    return in_batch_softmax_loss
 
-    checks.check_tower(Tower)
+
+MISTAKES = [
+    ("tower: forward without return", "check_tower", _tower(returns=False), "did you forget `return`"),
+    ("tower: ReLU at the output", "check_tower", _tower(output_relu=True), "ReLU after the last layer"),
+    ("tower: no ReLU", "check_tower", _tower(activation=False), "linear (affine)"),
+    ("tower: normal init", "check_tower", _tower(init="normal"), "standard deviation 1"),
+    ("tower: default init", "check_tower", _tower(init="default"), "He initialization gives"),
+    ("tower: default biases", "check_tower", _tower(bias="default"), "biases should start at zero"),
+    ("tower: a Python list", "check_tower", _tower(container=list), "nn.ModuleList"),
+    ("loss: forgotten return", "check_in_batch_softmax_loss", _loss(returns="none"), "did you forget `return`"),
+    ("loss: no logQ", "check_in_batch_softmax_loss", _loss(correction="none"), "log-popularity correction"),
+    ("loss: logQ on the rows", "check_in_batch_softmax_loss", _loss(correction="rows"), "wrong axis"),
+    ("loss: logQ added", "check_in_batch_softmax_loss", _loss(correction="add"), "wrong sign"),
+    ("loss: no temperature", "check_in_batch_softmax_loss", _loss(temperature="ignore"), "temperature is ignored"),
+    ("loss: times the temperature", "check_in_batch_softmax_loss", _loss(temperature="multiply"), "divide by it"),
+    ("loss: sum", "check_in_batch_softmax_loss", _loss(reduction="sum"), "take their mean"),
+    ("loss: per example", "check_in_batch_softmax_loss", _loss(reduction="none"), "one number"),
+    ("loss: transposed", "check_in_batch_softmax_loss", _loss(transpose=True), "wrong axis"),
+    ("loss: a float", "check_in_batch_softmax_loss", _loss(returns="float"), "should be a torch tensor"),
+]
+
+
+@pytest.mark.parametrize("check, answer, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_check_names_the_mistake(check, answer, expected):
+    assert_named(check, answer, expected)
+
+
+def test_checks_accept_the_notebook_and_library_answers(capsys):
+    from course_lib.torch import two_tower
+
+    checks.check_tower(solution(NOTEBOOK, "Tower"))
+    checks.check_tower(two_tower.Tower)
     checks.check_tower(_tower())
-    assert capsys.readouterr().out.count("passed") == 2
-
-
-@pytest.mark.parametrize("mistake, hint", [
-    (_tower(output_relu=True), "ReLU after the last layer"),
-    (_tower(activation=False), "linear (affine)"),
-    (_tower(init="normal"), "standard deviation 1"),
-    (_tower(default_init=True), "He initialization gives"),
-])
-def test_tower_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        checks.check_tower(mistake)
-
-
-def test_tower_check_names_missing_layers():
-    class OneLayer(nn.Module):
-        def __init__(self, input_dim, hidden_dims, output_dim):
-            super().__init__()
-            self.layer = nn.Linear(input_dim, output_dim)
-
-        def forward(self, x):
-            return self.layer(x)
-
-    with pytest.raises(AssertionError, match="3 nn.Linear layers"):
-        checks.check_tower(OneLayer)
-
-
-def test_softmax_check_accepts_the_reference(capsys):
-    from course_lib.torch.two_tower import in_batch_softmax_loss
-
-    checks.check_in_batch_softmax_loss(in_batch_softmax_loss)
-    assert "passed" in capsys.readouterr().out
-
-
-def _loss(correction="columns", temperature_mode="divide", reduce="mean", transpose=False):
-    def loss(users, items, log_q, temperature):
-        scores = users @ items.T
-        scores = scores / temperature if temperature_mode == "divide" else scores
-        if correction == "columns":
-            scores = scores - log_q[None, :]
-        elif correction == "added":
-            scores = scores + log_q[None, :]
-        elif correction == "rows":
-            scores = scores - log_q[:, None]
-        if transpose:
-            scores = scores.T
-        labels = torch.arange(len(scores))
-        return nn.functional.cross_entropy(scores, labels, reduction=reduce)
-
-    return loss
-
-
-@pytest.mark.parametrize("mistake, hint", [
-    (_loss(correction="none"), "correction is missing"),
-    (_loss(correction="added"), "wrong sign"),
-    (_loss(correction="rows"), "wrong axis"),
-    (_loss(transpose=True), "wrong axis"),
-    (_loss(temperature_mode="ignore"), "temperature is ignored"),
-    (_loss(reduce="sum"), "summed"),
-    (_loss(reduce="none"), "one number"),
-])
-def test_softmax_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        checks.check_in_batch_softmax_loss(mistake)
+    checks.check_in_batch_softmax_loss(solution(NOTEBOOK, "in_batch_softmax_loss"))
+    checks.check_in_batch_softmax_loss(two_tower.in_batch_softmax_loss)
+    assert capsys.readouterr().out.count("passed") == 5
