@@ -189,6 +189,8 @@ def _expect_number(exercise: str, value: Any, inputs: str, low: float | None = N
         _fail(exercise, f"{what} should return one number, but for {inputs} it returned an array of shape "
                         f"{value.shape}.")
     try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError("a string is not a number")
         with _quiet():
             number = float(value)
     except (TypeError, ValueError, RuntimeError):
@@ -211,7 +213,10 @@ def _expect_array(exercise: str, value: Any, shape: tuple, inputs: str, kind: st
         _fail(exercise, f"{label} is a torch tensor; this exercise works in NumPy: return a NumPy array.")
     if type(value).__module__.startswith("scipy.sparse") or isinstance(value, np.matrix):
         value = value.toarray() if hasattr(value, "toarray") else np.asarray(value)
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        array = np.empty(0, dtype=object)
     if array.dtype == object:
         _fail(exercise, f"{label} is not a numeric array (got {type(value).__name__} of objects): return a NumPy "
                         f"array of shape {shape}.")

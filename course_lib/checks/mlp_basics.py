@@ -79,7 +79,8 @@ def check_training_loop(train_one_epoch: Callable[..., float]) -> None:
         _fail(name, "the model was never called: compute model(inputs) for every batch of the loader.")
     if not all(event[2] for event in forwards):
         _fail(name, "the model was in evaluation mode while it trained (the check hands it over after "
-                    "model.eval(), as after an evaluation): call model.train() before the loop, so that layers "
+                    "model.eval(), as after an evaluation): switch it to training mode (its train() method) before the "
+                    "loop, so that layers "
                     "such as dropout behave as in training.")
     if spy.count("backward") == 0:
         _fail(name, "no gradient was computed: call loss.backward() on each batch's loss.")

@@ -52,9 +52,8 @@ def check_mean_pooling_net(network_class: type) -> None:
     table = embeddings[0]
     # Before anything overwrites them: the padding row starts (and stays) at zero.
     if table.padding_idx != 0 or float(table.weight.detach()[0].abs().max()) > 0:
-        _fail(name, "the embedding of the padding id 0 is not zero: create the table with "
-                    "nn.Embedding(n_items + 1, embedding_dim, padding_idx=0), which keeps row 0 at zero and "
-                    "never updates it.")
+        _fail(name, "the embedding of the padding id 0 is not zero: give the embedding table the argument "
+                    "padding_idx=0, which keeps row 0 at zero and never updates it.")
     with torch.no_grad():
         # Non-zero everywhere, so that a wrong divisor shows.
         for parameter in network.parameters():
@@ -129,6 +128,9 @@ def check_causal_attention(attention: Callable) -> None:
          "(masked_fill) before the softmax."),
         (scores.masked_fill(~allowed, float("-inf")).softmax(-1) @ values,
          "the scores are not scaled: divide q . k by sqrt(D), the size of a query."),
+        (((scores / 2.0).softmax(-1) * allowed) @ values,
+         "the mask is applied after the softmax: the future still takes part in the normalization, and the "
+         "weights of a position no longer sum to 1. Set the scores of j > i to -inf before the softmax."),
         ((scores / 2.0).masked_fill(~allowed, float("-inf")).softmax(-2) @ values,
          "the softmax runs over the queries: take it over the keys (the last axis), so that each row of "
          "weights sums to 1."),
@@ -139,7 +141,7 @@ def check_causal_attention(attention: Callable) -> None:
         future_values[:, 3:] -= 7.0
         changed = _run(name, attention, queries, future_keys, future_values, what="your function")
     if not torch.allclose(changed[:, :3], output[:, :3], atol=1e-5):
-        for wrong, hint in mistakes[:2]:
+        for wrong, hint in mistakes:
             if torch.allclose(output, wrong, atol=1e-5):
                 _fail(name, hint)
         _fail(name, "changing the keys and values of positions 3 and 4 changed the outputs of positions 0 to 2: "
@@ -148,8 +150,9 @@ def check_causal_attention(attention: Callable) -> None:
     with torch.no_grad():
         constant = _run(name, attention, queries, keys, torch.ones(2, 5, 4), what="your function")
     if not torch.allclose(constant, torch.ones(2, 5, 4), atol=1e-5):
-        if torch.allclose(output, mistakes[3][0], atol=1e-5):
-            _fail(name, mistakes[3][1])
+        for wrong, hint in mistakes:
+            if torch.allclose(output, wrong, atol=1e-5):
+                _fail(name, hint)
         _fail(name, "with every value equal to 1 the output should be 1 everywhere, since the weights of each "
                     "position sum to 1; yours do not. Take the softmax over the keys (the last axis), after "
                     "masking (not before), and multiply it by the values.")

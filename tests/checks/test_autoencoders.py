@@ -36,7 +36,7 @@ def _corrupt(keep_with=None, scale="divide"):
 
 
 def _corrupt_numpy(profiles, drop_probability):
-    keep = torch.as_tensor(np.random.random(tuple(profiles.shape)) >= drop_probability).float()
+    keep = torch.as_tensor(np.random.random(tuple(profiles.shape)) >= drop_probability).float()  # noqa: NPY002
     return profiles * keep / (1 - drop_probability)
 
 

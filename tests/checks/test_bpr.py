@@ -1,43 +1,23 @@
-"""The notebook 07 checks accept the reference and name the typical mistakes."""
+"""The checks of notebook 07 accept the notebook's answers and name the typical mistakes."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pytest
 
 from course_lib import checks
 from course_lib.sampling import sample_negatives, sample_triplets
+from tests.checks._hints import assert_named
+from tests.checks._solutions import solution
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-
-def test_bpr_loss_check_accepts_the_reference(capsys):
-    from course_lib.torch.bpr import bpr_loss
-
-    checks.check_bpr_loss(bpr_loss)
-    assert "passed" in capsys.readouterr().out
+NOTEBOOK = "07_bpr"
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (lambda p, n: -F.logsigmoid(n - p).mean(), "sign is reversed"),
-    (lambda p, n: -F.logsigmoid(p - n).sum(), "summed"),
-    (lambda p, n: -torch.sigmoid(p - n).mean(), "log is missing"),
-    (lambda p, n: -torch.log(torch.sigmoid(p - n)).mean(), "logsigmoid"),
-    (lambda p, n: -F.logsigmoid(p - n), "one number"),
-    (lambda p, n: float(-F.logsigmoid(p - n).mean()), "torch tensor"),
-])
-def test_bpr_loss_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)) as raised:
-        checks.check_bpr_loss(mistake)
-    assert "def " not in str(raised.value)
-
-
-def test_sampler_check_accepts_the_reference(capsys):
-    checks.check_triplet_sampler(lambda matrix, n, rng: sample_triplets(matrix, n_samples=n, seed=rng))
-    assert "passed" in capsys.readouterr().out
+def _loss_no_return(positive_scores, negative_scores):
+    -F.logsigmoid(positive_scores - negative_scores).mean()  # noqa: B018 - the forgotten return
 
 
 def _no_rejection(matrix, n, rng):
@@ -60,20 +40,82 @@ def _popular_negatives(matrix, n, rng):
     return users, positives, negatives
 
 
+def _rejection(high_offset=0, dtype=None):
+    def sample(matrix, n, rng):
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        picked = rng.integers(0, matrix.nnz, size=n)
+        users, positives = rows[picked], matrix.indices[picked]
+        negatives = rng.integers(0, matrix.shape[1] - high_offset, size=n)
+        pending = np.flatnonzero(np.asarray(matrix[users, negatives]).ravel() > 0)
+        while len(pending):
+            negatives[pending] = rng.integers(0, matrix.shape[1] - high_offset, size=len(pending))
+            pending = pending[np.asarray(matrix[users[pending], negatives[pending]]).ravel() > 0]
+        return users, positives, negatives if dtype is None else negatives.astype(dtype)
+    return sample
+
+
+def _sampler_no_return(matrix, n, rng):
+    sample_triplets(matrix, n_samples=n, seed=rng)
+
+
 def _global_rng(matrix, n, rng):
-    return sample_triplets(matrix, n_samples=n, seed=np.random.default_rng())
+    return sample_triplets(matrix, n_samples=n, seed=np.random.randint(1 << 30))  # noqa: NPY002 - the mistake
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (_no_rejection, "redraw only the rejected"),
-    (_uniform_users, "equally often"),
-    (_popular_negatives, "not uniform"),
-    (_global_rng, "same rng seed"),
-    (lambda matrix, n, rng: sample_triplets(matrix, n_samples=n, seed=rng)[:2], "tuple of three"),
-])
-def test_sampler_check_names_the_mistake(mistake, hint):
-    with pytest.raises(AssertionError, match=re.escape(hint)):
-        checks.check_triplet_sampler(mistake)
+def _per_sample_loop(matrix, n, rng):
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    users, positives, negatives = (np.empty(n, dtype=np.int64) for _ in range(3))
+    for index in range(n):
+        picked = int(rng.integers(0, matrix.nnz))
+        users[index], positives[index] = rows[picked], matrix.indices[picked]
+        seen = matrix.indices[matrix.indptr[users[index]]:matrix.indptr[users[index] + 1]]
+        while True:
+            candidate = int(rng.integers(0, matrix.shape[1]))
+            if candidate not in seen:
+                break
+        negatives[index] = candidate
+    return users, positives, negatives
+
+
+MISTAKES = [
+    ("loss: forgotten return", "check_bpr_loss", _loss_no_return, "did you forget `return`"),
+    ("loss: sign", "check_bpr_loss", lambda p, n: -F.logsigmoid(n - p).mean(), "sign is reversed"),
+    ("loss: sum", "check_bpr_loss", lambda p, n: -F.logsigmoid(p - n).sum(), "summed"),
+    ("loss: no log", "check_bpr_loss", lambda p, n: -torch.sigmoid(p - n).mean(), "log is missing"),
+    ("loss: log of sigmoid", "check_bpr_loss", lambda p, n: -torch.log(torch.sigmoid(p - n)).mean(), "logsigmoid"),
+    ("loss: no minus", "check_bpr_loss", lambda p, n: F.logsigmoid(p - n).mean(), "minus sign is missing"),
+    ("loss: per example", "check_bpr_loss", lambda p, n: -F.logsigmoid(p - n), "one number"),
+    ("loss: a float", "check_bpr_loss", lambda p, n: float(-F.logsigmoid(p - n).mean()), "should be a torch tensor"),
+    ("loss: detached", "check_bpr_loss", lambda p, n: -F.logsigmoid(p - n).mean().detach(), "carries no gradient"),
+    ("sampler: forgotten return", "check_triplet_sampler", _sampler_no_return, "did you forget `return`"),
+    ("sampler: no rejection", "check_triplet_sampler", _no_rejection, "redraw only the rejected"),
+    ("sampler: users uniform", "check_triplet_sampler", _uniform_users, "equally often"),
+    ("sampler: popular negatives", "check_triplet_sampler", _popular_negatives, "not uniform"),
+    ("sampler: global np.random", "check_triplet_sampler", _global_rng, "global generator"),
+    ("sampler: two arrays", "check_triplet_sampler",
+     lambda matrix, n, rng: sample_triplets(matrix, n_samples=n, seed=rng)[:2], "tuple of three"),
+    ("sampler: never the last item", "check_triplet_sampler", _rejection(high_offset=1), "last item (59)"),
+    ("sampler: float ids", "check_triplet_sampler", _rejection(dtype=float), "integers"),
+    ("sampler: its own seed", "check_triplet_sampler",
+     lambda matrix, n, rng: sample_triplets(matrix, n_samples=n, seed=3), "two different seeds"),
+    ("sampler: per-sample loop", "check_triplet_sampler", _per_sample_loop, "Avoid the Python loop"),
+]
+
+
+@pytest.mark.parametrize("check, answer, expected", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_check_names_the_mistake(check, answer, expected):
+    assert_named(check, answer, expected)
+
+
+def test_checks_accept_the_notebook_and_library_answers(capsys):
+    from course_lib.torch.bpr import bpr_loss
+
+    checks.check_bpr_loss(solution(NOTEBOOK, "bpr_loss"))
+    checks.check_bpr_loss(bpr_loss)
+    checks.check_triplet_sampler(solution(NOTEBOOK, "vectorized_triplets"))
+    checks.check_triplet_sampler(lambda matrix, n, rng: sample_triplets(matrix, n_samples=n, seed=rng))
+    checks.check_triplet_sampler(_rejection())
+    assert capsys.readouterr().out.count("passed") == 5
 
 
 def test_checks_let_the_stub_error_through():

@@ -63,7 +63,7 @@ def _sampler_no_return(positives, user_ids, n_negatives, rng):
 
 
 def _global_numpy(positives, user_ids, n_negatives, rng):
-    return _rejection()(positives, user_ids, n_negatives, np.random.default_rng(np.random.randint(1 << 30)))
+    return _rejection()(positives, user_ids, n_negatives, np.random.default_rng(np.random.randint(1 << 30)))  # noqa: NPY002
 
 
 def _loop_over_users(positives, user_ids, n_negatives, rng):
