@@ -167,3 +167,23 @@ def test_speed_is_compared_with_the_reference_as_a_ratio():
         common._check_speed("demo", loop, lambda: values * 2, "200,000 numbers", ratio=5, floor=0.01,
                             hint="Avoid the loop.")
     common._check_speed("demo", lambda: values * 2.0, lambda: values * 2, "200,000 numbers", ratio=50, floor=0.05)
+
+
+@pytest.mark.notebook
+def test_the_time_limit_stops_an_endless_loop_in_a_jupyter_kernel():
+    """Jupyter runs a cell in the kernel's main thread, where the SIGALRM timer (or, on Windows, the
+    trace function) interrupts the student's loop: the cell ends with the hint, not never."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from course_lib.checks import _common\n"
+        "def endless():\n"
+        "    while True:\n"
+        "        pass\n"
+        "_common._call('demo', endless, time_limit=1.0)")])
+    started = time.monotonic()
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    errors = [o for o in notebook.cells[0].outputs if o.get("output_type") == "error"]
+    assert [e.ename for e in errors] == ["ExerciseHint"]
+    assert "did not finish within 1 s" in errors[0].evalue
+    assert time.monotonic() - started < 50
