@@ -18,7 +18,6 @@ from course_lib.checks._common import (
     _expect_array,
     _expect_tensor,
     _fail,
-    _quiet,
 )
 
 __all__ = ["check_training_loop", "check_neumf_network", "check_negative_sampler"]
@@ -287,8 +286,8 @@ def check_negative_sampler(sample_negatives: Callable[..., np.ndarray]) -> None:
         "a 2,000 x 3,000 matrix with 50,000 user ids and n_negatives=5", ratio=15.0, floor=0.3,
         hint="Avoid the Python loop over users or draws: draw all candidates at once, test them with one array "
              "operation, redraw only the rejected ones.")
-    with _quiet():
-        large = np.asarray(sample_negatives(big, big_users[:2000], 5, np.random.default_rng(3)))
+    large = np.asarray(_call(name, sample_negatives, big, big_users[:2000], 5, np.random.default_rng(3),
+                             inputs="a 2,000 x 3,000 matrix, 2,000 user ids, n_negatives=5"))
     if large.shape != (2000, 5) or (big.toarray() > 0)[np.repeat(big_users[:2000], 5), large.ravel()].any():
         _fail(name, "on a larger matrix (2,000 x 3,000) some negatives are positives or the shape is wrong.")
     print(f"{name}: right shape, no positives, every item reachable, uniform, draws from rng only "

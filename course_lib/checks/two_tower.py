@@ -40,7 +40,8 @@ def check_tower(tower_class: Callable[..., Any]) -> None:
         _fail(name, f"the layers should map 6->16, 16->8, 8->4, got {widths}.")
     _check_initialization(name, big)  # a tower built for this only: nothing has run on it or changed it
     with torch.no_grad():
-        plus, minus, zero = tower(inputs), tower(-inputs), tower(torch.zeros_like(inputs))
+        plus, minus, zero = (_call(name, tower, batch, what="forward", inputs="a (64, 6) batch")
+                             for batch in (inputs, -inputs, torch.zeros_like(inputs)))
     if (plus >= 0).all() and (minus >= 0).all():
         _fail(name, "every output is >= 0: is there a ReLU after the last layer? The output layer stays "
                     "linear, so that dot products of two towers can be negative (and no unit dies there).")
