@@ -295,10 +295,10 @@ def _check_rng_use(exercise: str, run: Callable[[int], Any], same: Callable[[Any
             _seed_globals(101, torch_too=not torch_is_source)
             third = run(0)
             if same(first, third):
-                _fail(exercise, f"the same {source} gave different results when the global generators "
+                _fail(exercise, f"the same seed for {source} gave different results when the global generators "
                                 f"({globals_named}) were seeded differently: some draws come from a global "
                                 f"generator. Draw every random number from {source}.")
-            _fail(exercise, f"called twice with the same {source}, it gave different results: something "
+            _fail(exercise, f"called twice with the same seed for {source}, it gave different results: something "
                             f"random is not seeded by {source} (a new generator without a seed, say).")
         _seed_globals(101, torch_too=not torch_is_source)
         other = run(1)
