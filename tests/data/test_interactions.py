@@ -101,7 +101,7 @@ def test_to_csr_binary_and_ratings_with_duplicates():
 def _raw_frame() -> pd.DataFrame:
     return pd.DataFrame({
         "user": ["bob", "amy", "cat", "amy", "bob"],
-        "item": [30, 10, 20, 10, 20],
+        "item": [30, 10, 20, 30, 20],  # every (user, item) pair once
         "rating": [3.5, 4.0, 1.0, 5.0, 2.5],
         "timestamp": [100, 50, 70, 90, 60],
     })
@@ -112,7 +112,7 @@ def test_from_dataframe_maps_raw_ids_in_sorted_order():
     assert data.raw_user_ids.tolist() == ["amy", "bob", "cat"]
     assert data.raw_item_ids.tolist() == [10, 20, 30]
     assert data.users.tolist() == [1, 0, 2, 0, 1]
-    assert data.items.tolist() == [2, 0, 1, 0, 1]
+    assert data.items.tolist() == [2, 0, 1, 2, 1]
     np.testing.assert_allclose(data.ratings, [3.5, 4.0, 1.0, 5.0, 2.5])
     assert data.timestamps.tolist() == [100, 50, 70, 90, 60]
     assert data.shape == (3, 3) and data.name == "toy"
@@ -148,20 +148,21 @@ def test_subset_keeps_catalogue_and_columns():
     data = Interactions.from_dataframe(_raw_frame())
     part = data.subset(np.array([False, True, False, True, False]), name="part")
     assert part.shape == data.shape == (3, 3)  # user 0 ("amy") only, but the catalogue stays
-    assert part.users.tolist() == [0, 0] and part.items.tolist() == [0, 0]
+    assert part.users.tolist() == [0, 0] and part.items.tolist() == [0, 2]
     np.testing.assert_allclose(part.ratings, [4.0, 5.0])
     assert part.timestamps.tolist() == [50, 90]
     assert part.raw_item_ids.tolist() == [10, 20, 30] and part.name == "part"
-    assert part.to_csr().shape == (3, 3) and part.to_csr().nnz == 1
+    assert part.to_csr().shape == (3, 3) and part.to_csr().nnz == 2
     by_position = data.subset(np.array([4, 0]))
     assert by_position.users.tolist() == [1, 1] and by_position.items.tolist() == [1, 2]
     assert by_position.shape == (3, 3) and by_position.name == data.name
     with pytest.raises(ValueError, match="mask has 2 entries"):
         data.subset(np.array([True, False]))
-    # the copy is independent of the original's arrays
+    # the arrays are read-only: a write raises instead of changing the original through a copy
     copy = data.copy()
-    copy.users[0] = 2
-    assert data.users[0] == 1
+    with pytest.raises(ValueError, match="read-only"):
+        copy.users[0] = 2
+    assert data.users[0] == 1 and copy.users is not data.users
 
 
 # ------------------------------------------------------------------ sequences
