@@ -130,6 +130,12 @@ def write_files(folder: Path, files: dict[str, str], encoding: str = "utf-8") ->
     return folder
 
 
+def load_cut(name: str, **kwargs) -> Interactions:
+    """The invented files are a few rows: a deliberate cut, which must be asked for and warns."""
+    with pytest.warns(UserWarning, match=r"partial=True.*not the published"):
+        return load_dataset(name, download=False, partial=True, **kwargs)
+
+
 def assert_contiguous(data: Interactions) -> None:
     assert data.users.min() == 0 and data.users.max() == data.n_users - 1
     assert data.items.min() == 0 and data.items.max() == data.n_items - 1
@@ -169,7 +175,7 @@ def test_registry_entries_are_complete() -> None:
 
 def test_ml_100k_native_files(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
-    data = load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    data = load_cut("ml-100k", data_dir=tmp_path)
 
     assert data.name == "ml-100k"
     assert (data.n_users, data.n_items, len(data)) == (3, 3, 5)
@@ -205,13 +211,13 @@ def test_ml_100k_native_files(tmp_path: Path) -> None:
 def test_ml_100k_without_u_user_has_no_user_metadata(tmp_path: Path) -> None:
     files = {k: v for k, v in ML_100K_FILES.items() if k != "u.user"}
     write_files(tmp_path / "ml-100k", files, "latin-1")
-    data = load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    data = load_cut("ml-100k", data_dir=tmp_path)
     assert data.user_metadata is None and len(data) == 5
 
 
 def test_ml_1m_native_files(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-1m", ML_1M_FILES, "latin-1")
-    data = load_dataset("ml-1m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-1m", data_dir=tmp_path)
 
     assert (data.n_users, data.n_items, len(data)) == (2, 3, 4)
     assert_contiguous(data)
@@ -237,7 +243,7 @@ def test_ml_1m_native_files(tmp_path: Path) -> None:
 
 def test_ml_10m_read_from_archive_folder_name(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-10M100K", ML_10M_FILES)
-    data = load_dataset("ml-10m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-10m", data_dir=tmp_path)
     assert data.name == "ml-10m"
     assert (data.n_users, data.n_items, len(data)) == (2, 2, 3)
     assert_contiguous(data)
@@ -251,7 +257,7 @@ def test_ml_10m_read_from_archive_folder_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["ml-20m", "ml-latest-small"])
 def test_movielens_csv_sets(tmp_path: Path, name: str) -> None:
     write_files(tmp_path / name, ML_CSV_FILES)
-    data = load_dataset(name, data_dir=tmp_path, download=False)
+    data = load_cut(name, data_dir=tmp_path)
     assert data.name == name
     assert (data.n_users, data.n_items, len(data)) == (2, 3, 4)
     assert_contiguous(data)
@@ -268,7 +274,7 @@ def test_no_genres_listed_and_series_years(tmp_path: Path) -> None:
     files = dict(ML_CSV_FILES)
     files["ratings.csv"] += "9,5000,4.0,1260759300\n9,6000,4.0,1260759301\n"
     write_files(tmp_path / "ml-20m", files)
-    data = load_dataset("ml-20m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-20m", data_dir=tmp_path)
     metadata = data.item_metadata.set_index("raw_item_id")
     assert metadata.loc[5000, "genres"] == "" and metadata.loc[6000, "year"] == 2007.0
     assert "(no genres listed)" not in metadata.attrs["genres"]
@@ -277,7 +283,7 @@ def test_no_genres_listed_and_series_years(tmp_path: Path) -> None:
 
 def test_goodbooks_10k(tmp_path: Path) -> None:
     write_files(tmp_path / "goodbooks-10k", GOODBOOKS_FILES)
-    data = load_dataset("goodbooks-10k", data_dir=tmp_path, download=False)
+    data = load_cut("goodbooks-10k", data_dir=tmp_path)
     assert (data.n_users, data.n_items, len(data)) == (2, 2, 3)
     assert_contiguous(data)
     assert data.timestamps is None and data.item_features is None
@@ -290,11 +296,11 @@ def test_goodbooks_10k(tmp_path: Path) -> None:
 
 
 def test_data_dir_may_be_the_set_folder_itself_and_env_variable(tmp_path: Path, monkeypatch) -> None:
-    folder = write_files(tmp_path / "somewhere", ML_100K_FILES, "latin-1")
-    assert len(load_dataset("ml-100k", data_dir=folder, download=False)) == 5
+    folder = write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
+    assert len(load_cut("ml-100k", data_dir=folder)) == 5
     monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path / "root"))
     write_files(tmp_path / "root" / "ml-100k", ML_100K_FILES, "latin-1")
-    assert load_dataset("ML_100K", download=False).n_items == 3
+    assert load_cut("ML_100K").n_items == 3
 
 
 # ------------------------------------------------------------------------ malformed files
@@ -478,7 +484,9 @@ def bounded_downloads(monkeypatch):
 
 
 def _serve_registry_entry(monkeypatch, url: str, known_hash: str = ARCHIVE_MD5) -> None:
-    entry = dataclasses.replace(REGISTRY["ml-100k"], url=url, known_hash=known_hash)
+    # The served archive is the invented one: its own published facts (5 ratings, 3 users, 3 items).
+    published = dataclasses.replace(REGISTRY["ml-100k"].published, rows=5, users=3, items=3)
+    entry = dataclasses.replace(REGISTRY["ml-100k"], url=url, known_hash=known_hash, published=published)
     monkeypatch.setitem(REGISTRY, "ml-100k", entry)
 
 
@@ -522,7 +530,7 @@ def test_wrong_hash_leaves_nothing(tmp_path: Path, monkeypatch, bounded_download
         with pytest.raises(DatasetNotFoundError, match="checksum") as caught:
             load_dataset("ml-100k", data_dir=root)
     assert server.requests == ["/ml-100k.zip"]
-    assert list(root.iterdir()) == []  # no <name> folder, no zip, no temporary leftovers
+    assert not root.exists()  # data_dir not even created: no <name> folder, no zip, no temporary leftovers
     assert server.url() in str(caught.value)
 
 
@@ -533,7 +541,7 @@ def test_cut_off_transfer_leaves_nothing(tmp_path: Path, monkeypatch, bounded_do
         _serve_registry_entry(monkeypatch, server.url())
         with pytest.raises(DatasetNotFoundError, match="cut off") as caught:
             load_dataset("ml-100k", data_dir=root)
-    assert list(root.iterdir()) == []
+    assert not root.exists()
     assert str(root / "ml-100k") in str(caught.value)
 
 
