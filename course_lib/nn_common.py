@@ -152,6 +152,8 @@ class NeuralTrainer:
     show_progress: bool
     seed: int
     _validates_ranking = True  # False for rating models: validation by loss (MSE) only
+    # The twins' TorchSteps / TFSteps give ``_check_device()``: an absent device is refused before
+    # any state changes.
 
     def _fit_loop(self, train: Interactions, validation: Interactions | None, show_progress: bool | None = None) -> None:
         """The epochs; ``show_progress`` (fit's argument) overrides the constructor's when given."""
@@ -266,9 +268,10 @@ class ExplicitNCFBase(_NCFBase):
             show_progress: bool | None = None) -> ExplicitNCFBase:
         """Fit on the ratings of ``train``; with ``validation`` (ratings too) record the validation MSE
         per epoch, keep the best epoch (``keep_best="loss"``) and stop after ``patience`` bad epochs."""
-        train = self._start_fit(train)
         self._check_arguments()
         check_choice("keep_best", self.keep_best, (None, "loss"))
+        self._check_device()
+        train = self._start_fit(train)
         for name, part in (("train", train), ("validation", validation)):
             if part is not None and part.ratings is None:
                 raise ValueError(f"`{name}` has no ratings: an explicit model regresses ratings.")
@@ -316,9 +319,10 @@ class ImplicitNCFBase(_NCFBase):
         """Fit on the interactions of ``train`` (every one a positive); with ``validation`` record the
         validation loss and NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"`` or
         ``"loss"``) and stop after ``patience`` epochs without improvement."""
-        train = self._start_fit(train)
         self._check_arguments()
         check_int("n_negatives", self.n_negatives)
+        self._check_device()
+        train = self._start_fit(train)
         self._positives = train.to_csr()
         self._prepare_features(train)
         self._build(train)
@@ -401,8 +405,9 @@ class AutoencoderBase(NeuralTrainer):
         """Fit on the user rows of ``train``; with ``validation`` (held-out interactions of the same
         users) record the validation NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"``)
         and stop after ``patience`` epochs without improvement."""
-        train = self._start_fit(train)
         self._check_arguments()
+        self._check_device()
+        train = self._start_fit(train)
         self.profiles_ = train.to_csr().astype(np.float32)
         self._active_users = np.flatnonzero(np.diff(self.profiles_.indptr) > 0)
         self.n_updates_ = 0

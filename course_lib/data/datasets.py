@@ -453,7 +453,7 @@ def _not_found_error(info: DatasetInfo, root: Path, url: str, reason: str, tried
 def _utc_day(seconds: int) -> str:
     import datetime
 
-    return datetime.datetime.fromtimestamp(int(seconds), datetime.timezone.utc).strftime("%Y-%m-%d")
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.UTC).strftime("%Y-%m-%d")
 
 
 def check_published(info: DatasetInfo, data: Interactions, folder: Path, partial: bool = False) -> None:

@@ -7,10 +7,9 @@ catalogue sizes and the maps back to the raw ids of the source data set. Everyth
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
-
-import warnings
 
 import numpy as np
 import pandas as pd

@@ -15,11 +15,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.closed_form import (EASE_DENSE_COPIES, _check_positive, check_dense_memory, check_ease_inverse,
-                                   check_ease_system, ease_inputs)
-from course_lib.validation import singular_system_error
+from course_lib.closed_form import (
+    EASE_DENSE_COPIES,
+    _check_positive,
+    check_dense_memory,
+    check_ease_inverse,
+    check_ease_system,
+    ease_inputs,
+)
 from course_lib.data.interactions import Interactions
 from course_lib.tf.training import TFRecommender, get_device
+from course_lib.validation import singular_system_error
 
 __all__ = ["EASENet", "EASE", "ease_weights"]
 

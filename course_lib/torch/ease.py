@@ -17,11 +17,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from course_lib.closed_form import (EASE_DENSE_COPIES, _check_positive, check_dense_memory, check_ease_inverse,
-                                   check_ease_system, ease_inputs)
-from course_lib.validation import singular_system_error
+from course_lib.closed_form import (
+    EASE_DENSE_COPIES,
+    _check_positive,
+    check_dense_memory,
+    check_ease_inverse,
+    check_ease_system,
+    ease_inputs,
+)
 from course_lib.data.interactions import Interactions
 from course_lib.torch.training import TorchRecommender, get_device
+from course_lib.validation import singular_system_error
 
 __all__ = ["EASENet", "EASE", "ease_weights"]
 

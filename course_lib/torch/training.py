@@ -62,8 +62,11 @@ class TorchRecommender(Recommender):
         own = self.network_.state_dict()
         checked = check_weights(weights, {name: tuple(value.shape) for name, value in own.items()},
                                 type(self).__name__)
-        self.network_.load_state_dict({k: torch.as_tensor(v, dtype=own[k].dtype, device=own[k].device)
+        self.network_.load_state_dict({k: torch.tensor(v, dtype=own[k].dtype, device=own[k].device)
                                        for k, v in checked.items()})
 
     def _tensor(self, values: Any, dtype: torch.dtype = torch.long) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(values), dtype=dtype, device=self.device_)
+        array = np.asarray(values)
+        if not array.flags.writeable:  # the data's arrays are read-only; torch wants to own a writable one
+            array = array.copy()
+        return torch.as_tensor(array, dtype=dtype, device=self.device_)
