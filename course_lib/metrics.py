@@ -393,8 +393,10 @@ def pairwise_auc(positive_scores: Any, negative_scores: Any) -> Any:
         raise ValueError(f"{positive.shape[0]} rows of positive scores but {negative.shape[0]} rows of negative scores.")
     if positive.shape[1] == 0 or negative.shape[1] == 0:
         raise ValueError("AUC needs at least one positive and one negative score per row.")
-    difference = positive[:, :, None] - negative[:, None, :]  # (U, P, N)
-    values = ((difference > 0) + 0.5 * (difference == 0)).mean(axis=(1, 2))
+    # Compared, not subtracted: inf - inf is NaN, but inf == inf is a tie.
+    above = positive[:, :, None] > negative[:, None, :]                      # (U, P, N)
+    tied = positive[:, :, None] == negative[:, None, :]                      # (U, P, N)
+    values = (above + 0.5 * tied).mean(axis=(1, 2))
     return float(values[0]) if single else values
 
 
