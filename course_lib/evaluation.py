@@ -82,7 +82,12 @@ def _check_cutoffs(cutoffs: Any, n_items: int) -> list[int]:
     labelled k=10,000 that holds k=n_items figures (or merge two rows), and such a cutoff is
     almost always a typo.
     """
-    values = [cutoffs] if np.ndim(cutoffs) == 0 and not isinstance(cutoffs, (list, tuple)) else list(np.ravel(cutoffs))
+    if isinstance(cutoffs, (list, tuple, range)):
+        values = list(cutoffs)
+    elif isinstance(cutoffs, np.ndarray):
+        values = list(cutoffs.ravel())
+    else:
+        values = [cutoffs]
     if not values:
         raise argument_error("cutoffs", "one or more integers from 1 to n_items", cutoffs)
     for value in values:
