@@ -103,6 +103,8 @@ def check_ease_system(gram: np.ndarray, l2_weight: float, dtype: Any) -> None:
     n_items = gram.shape[0]
     norm = float(np.abs(gram).sum(axis=1).max(initial=0.0))
     eps = float(np.finfo(np.dtype(dtype)).eps)
+    if l2_weight <= 0:
+        raise singular_system_error(l2_weight, n_items, "l2_weight is not positive")
     if (norm + l2_weight) * eps >= l2_weight:
         raise singular_system_error(l2_weight, n_items, f"condition number up to {(norm + l2_weight) / l2_weight:.1e}")
 
