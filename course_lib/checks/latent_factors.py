@@ -135,7 +135,7 @@ def check_rmse_training(train_function: Callable) -> None:
 
     def rmse_of(part: Interactions) -> float:
         with torch.no_grad():
-            predictions = network(torch.as_tensor(part.users), torch.as_tensor(part.items)).numpy()
+            predictions = network(torch.as_tensor(np.array(part.users)), torch.as_tensor(np.array(part.items))).numpy()
         return float(np.sqrt(np.mean((predictions - part.ratings) ** 2)))
 
     before = rmse_of(train)

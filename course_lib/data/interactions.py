@@ -178,6 +178,9 @@ class Interactions:
         if n < 2:
             return
         keys = self.users * np.int64(max(self.n_items, 1)) + self.items
+        ordered = np.sort(keys)
+        if not (ordered[1:] == ordered[:-1]).any():  # the usual case, decided by one sort
+            return
         positions = np.arange(n)
         # By pair, then time (when known), then row: the first of a run is the earliest, the last the latest.
         sort_keys = (positions, keys) if self.timestamps is None else (positions, self.timestamps, keys)
