@@ -244,6 +244,7 @@ class _NCFBase(NeuralTrainer):
         check_choice("scheduler", self.scheduler, SCHEDULERS)
         check_epochs(self.epochs)
         check_int("batch_size", self.batch_size)
+        check_int("seed", self.seed, 0)
 
     def score(self, user_ids: Any) -> np.ndarray:
         """Scores of every item for each user, (len(user_ids), n_items): logits (implicit) or ratings (explicit)."""
@@ -394,6 +395,7 @@ class AutoencoderBase(NeuralTrainer):
         check_choice("scheduler", self.scheduler, SCHEDULERS)
         check_epochs(self.epochs)
         check_int("batch_size", self.batch_size)
+        check_int("seed", self.seed, 0)
         if self._variational:
             check_float("anneal_cap", self.anneal_cap)
             check_int("anneal_steps", self.anneal_steps, 0)

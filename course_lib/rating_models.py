@@ -32,6 +32,7 @@ def check_rating_arguments(model: Any) -> None:
         if hasattr(model, name):
             check_integer(name, getattr(model, name), minimum=1)
     check_epochs(model.epochs)
+    check_integer("seed", model.seed, minimum=0)
     check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
     check_number("weight_decay", model.weight_decay, minimum=0.0)
     if hasattr(model, "init_std"):

@@ -228,6 +228,7 @@ def check_model_arguments(model: Any) -> None:
     _positive_int("embedding_dim", model.embedding_dim)
     _positive_int("batch_size", model.batch_size)
     check_epochs(model.epochs)
+    check_integer("seed", model.seed, minimum=0)
     check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
     check_number("weight_decay", model.weight_decay, minimum=0.0)
     if hasattr(model, "n_blocks"):

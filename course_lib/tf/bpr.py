@@ -66,6 +66,7 @@ class BPRNet(keras.Model):
 def _check_arguments(model: Any) -> None:
     check_hyperparameters(model, positive_ints=("embedding_dim", "epochs", "batch_size"),
                           positive_numbers=("learning_rate", "init_std"), non_negative_numbers=("l2",),
+                          non_negative_ints=("seed",),
                           choices={"optimizer": ("adam", "sgd")})
 
 

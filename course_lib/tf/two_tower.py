@@ -192,6 +192,8 @@ def _positive_int(model: Any, *names: str) -> None:
     for name in names:
         if name == "epochs":
             check_epochs(model.epochs)  # 0 means no training, as in every model
+        elif name == "seed":
+            check_integer(name, model.seed, minimum=0)
         else:
             check_integer(name, getattr(model, name), minimum=1)
 
@@ -239,7 +241,7 @@ class _Pointwise(TFRecommender):
 
     def fit(self, train: Interactions, show_progress: bool = True) -> _Pointwise:
         """Learn from ``train``; ``history_["loss"]`` holds the mean loss of each epoch."""
-        _positive_int(self, "embedding_dim", "n_negatives", "epochs", "batch_size")
+        _positive_int(self, "embedding_dim", "n_negatives", "epochs", "batch_size", "seed")
         _positive_number(self, "learning_rate")
         _widths("hidden_dims", self.hidden_dims)
         check_choice("init", self.init, ("he", "normal", "default"))
@@ -382,7 +384,7 @@ class TwoTowerRetrieval(TFRecommender):
         return self.network_.weight_map()
 
     def _prepare(self, train: Interactions) -> None:
-        _positive_int(self, "embedding_dim", "feature_dim", "hidden_dim", "output_dim", "epochs", "batch_size")
+        _positive_int(self, "embedding_dim", "feature_dim", "hidden_dim", "output_dim", "epochs", "batch_size", "seed")
         _positive_number(self, "temperature", "learning_rate")
         check_number("item_id_dropout", self.item_id_dropout, 0.0, 1.0, maximum_open=True)
         if self.batch_size < 2:

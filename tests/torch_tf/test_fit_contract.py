@@ -91,6 +91,8 @@ def test_epochs_zero_means_no_training_in_every_model(framework, name, data):
     ("epochs", True, "`epochs` must be an integer at least 0, got epochs=True (a bool)."),
     ("epochs", -1, "`epochs` must be an integer at least 0, got epochs=-1."),
     ("batch_size", 64.0, "`batch_size` must be an integer at least"),
+    ("seed", 1.5, "`seed` must be an integer at least 0, got seed=1.5."),
+    ("seed", -3, "`seed` must be an integer at least 0, got seed=-3."),
     ("learning_rate", "0.01", "`learning_rate` must be a finite number above 0, got learning_rate='0.01' "
                               "(a string: write the number without quotes)."),
     ("learning_rate", float("nan"), "`learning_rate` must be a finite number above 0, got learning_rate=nan."),
