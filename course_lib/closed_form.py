@@ -106,7 +106,8 @@ def check_ease_system(gram: np.ndarray, l2_weight: float, dtype: Any) -> None:
     if l2_weight <= 0:
         raise singular_system_error(l2_weight, n_items, "l2_weight is not positive")
     if (norm + l2_weight) * eps >= l2_weight:
-        raise singular_system_error(l2_weight, n_items, f"condition number up to {(norm + l2_weight) / l2_weight:.1e}")
+        raise singular_system_error(l2_weight, n_items, f"condition number up to {(norm + l2_weight) / l2_weight:.1e}",
+                                    np.dtype(dtype).name)
 
 
 def check_ease_inverse(diagonal: np.ndarray, finite: bool, l2_weight: float) -> None:

@@ -177,12 +177,13 @@ class SingularSystemError(np.linalg.LinAlgError):  # LinAlgError is a ValueError
     """``X^T X + l2_weight * I`` could not be inverted to working precision."""
 
 
-def singular_system_error(l2_weight: float, n_items: int, detail: str = "") -> SingularSystemError:
+def singular_system_error(l2_weight: float, n_items: int, detail: str = "", dtype: str = "") -> SingularSystemError:
     """The one message of the three EASE implementations (NumPy, PyTorch, TensorFlow)."""
+    advice = " (or use dtype float64)" if dtype == "float32" else ""
     return SingularSystemError(
         f"EASE could not solve its system: X^T X + l2_weight * I ({n_items:,} x {n_items:,}) is singular at "
         f"working precision with l2_weight={l2_weight!r}{f' ({detail})' if detail else ''}. "
-        "Raise `l2_weight` (hundreds suit MovieLens), or use dtype float64."
+        f"Raise `l2_weight` (hundreds suit MovieLens){advice}."
     )
 
 

@@ -417,7 +417,7 @@ def _download(info: DatasetInfo, root: Path, url: str) -> Path:
 
 def _not_found_error(info: DatasetInfo, root: Path, url: str, reason: str, tried_download: bool) -> DatasetNotFoundError:
     folder = root / info.name
-    looked_in = ", ".join(str(p) for p in _candidate_folders(info, root)[:-1])
+    looked_in = ", ".join(str(p) for p in _candidate_folders(info, root))
     if tried_download:
         headline = f"The data set '{info.name}' is not on this computer and could not be downloaded: {reason}."
     else:

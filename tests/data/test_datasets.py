@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import socket
 import threading
 import time
@@ -715,6 +716,8 @@ def test_a_zip_lying_unzipped_is_named_in_the_error(tmp_path: Path) -> None:
     (tmp_path / "ml-100k.zip").write_bytes(ARCHIVE)
     with pytest.raises(DatasetNotFoundError, match=r"The archive .*ml-100k\.zip is there but was never unzipped: "
                                                    r"unzip it inside"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    with pytest.raises(DatasetNotFoundError, match=rf"looked in {re.escape(str(tmp_path / 'ml-100k'))}\)"):
         load_dataset("ml-100k", data_dir=tmp_path, download=False)
 
 
