@@ -387,20 +387,29 @@ def _download(info: DatasetInfo, root: Path, url: str) -> Path:
         if unpacked is None:
             raise _DownloadFailed(f"the downloaded archive does not contain {', '.join(info.files)}")
         # Only now, with the whole set checked and unpacked, is anything of the user's touched.
+        created = [p for p in (root, *root.parents) if not p.exists()][::-1]  # outermost first
         root.mkdir(parents=True, exist_ok=True)
-        if staging.parent != root:  # another file system, maybe: move next to the target first
-            near = Path(tempfile.mkdtemp(prefix=f".{info.name}.download-", dir=root))
-            staging_extra = near
-            unpacked = Path(shutil.move(str(unpacked), str(near / "set")))
-        else:
-            staging_extra = None
+        staging_extra, removed_empty = None, False
         try:
+            if staging.parent != root:  # another file system, maybe: move next to the target first
+                staging_extra = Path(tempfile.mkdtemp(prefix=f".{info.name}.download-", dir=root))
+                unpacked = Path(shutil.move(str(unpacked), str(staging_extra / "set")))
             if target.is_dir() and not any(target.iterdir()):
                 target.rmdir()  # the user's empty folder, replaced by the complete set at once
+                removed_empty = True
             os.replace(unpacked, target)
-        except OSError:
-            # Another process may have finished the same download a moment earlier.
+        except BaseException:
+            # Another process may have finished the same download a moment earlier; else undo.
             if not (target.is_dir() and not _missing_files(target, info)):
+                if removed_empty and not target.exists():
+                    target.mkdir()  # the user's folder back, as it was
+                if staging_extra is not None:
+                    shutil.rmtree(staging_extra, ignore_errors=True)
+                for folder in reversed(created):  # the folders made for this download, innermost first
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
                 raise
         finally:
             if staging_extra is not None:

@@ -772,3 +772,23 @@ def test_half_of_the_real_movielens_100k_is_refused(tmp_path: Path) -> None:
     (folder / "u.data").write_bytes(b"".join(lines[:-1]) + lines[-1][:-7])  # cut inside the last timestamp
     with pytest.raises(datasets.DatasetIntegrityError, match="timestamps"):
         load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+
+
+@pytest.mark.network
+def test_a_failure_at_the_final_rename_gives_back_the_users_folder_and_creates_nothing(
+        tmp_path: Path, monkeypatch, bounded_downloads) -> None:
+    (tmp_path / "mine" / "ml-100k").mkdir(parents=True)
+
+    def refused(source, destination):
+        raise PermissionError(13, "Permission denied", str(destination))
+
+    monkeypatch.setattr(datasets.os, "replace", refused)
+    with ArchiveServer(ARCHIVE) as server:
+        _serve_registry_entry(monkeypatch, server.url())
+        with pytest.raises(DatasetNotFoundError, match="could not write the files"):
+            load_dataset("ml-100k", data_dir=tmp_path / "mine")
+        with pytest.raises(DatasetNotFoundError, match="could not write the files"):
+            load_dataset("ml-100k", data_dir=tmp_path / "new" / "root")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["ml-100k"]  # empty, as the user made it
+    assert not any((tmp_path / "mine" / "ml-100k").iterdir())
+    assert not (tmp_path / "new").exists()
