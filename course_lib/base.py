@@ -7,12 +7,14 @@ is better. ``course_lib.evaluate`` needs nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from course_lib.data.interactions import Interactions
+from course_lib.validation import check_choice, check_epochs, check_integer, check_number
 
 __all__ = ["Recommender", "check_user_ids", "check_item_ids", "check_interactions", "check_hyperparameters",
            "minibatches", "progress"]
@@ -60,34 +62,31 @@ def check_item_ids(item_ids: Any, n_items: int) -> np.ndarray:
 
 def check_hyperparameters(model: Any, positive_ints: tuple[str, ...] = (), positive_numbers: tuple[str, ...] = (),
                           non_negative_numbers: tuple[str, ...] = (),
-                          choices: dict[str, tuple[str, ...]] | None = None) -> None:
-    """Validate a recommender's stored arguments; a ValueError names the bad one and its value.
+                          choices: dict[str, tuple[str, ...]] | None = None,
+                          non_negative_ints: tuple[str, ...] = ()) -> None:
+    """Validate a recommender's stored arguments with the rules of ``course_lib.validation``.
 
-    Both twins of a pair call this with the same names, so they refuse the same arguments.
+    Both twins of a pair call this with the same names, so they refuse the same arguments with
+    the same message. ``epochs`` is always checked as ``check_epochs`` (0 means no training).
     """
     for name in positive_ints:
-        value = getattr(model, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {name}={value!r}.")
+        if name == "epochs":
+            check_epochs(getattr(model, name))
+        else:
+            check_integer(name, getattr(model, name), minimum=1)
+    for name in non_negative_ints:
+        check_integer(name, getattr(model, name), minimum=0)
     for name in positive_numbers:
-        value = getattr(model, name)
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive number, got {name}={value!r}.")
+        check_number(name, getattr(model, name), minimum=0, minimum_open=True)
     for name in non_negative_numbers:
-        value = getattr(model, name)
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"`{name}` must be a non-negative number, got {name}={value!r}.")
+        check_number(name, getattr(model, name), minimum=0)
     for name, allowed in (choices or {}).items():
-        value = getattr(model, name)
-        if value not in allowed:
-            shown = " or ".join(repr(a) for a in allowed)
-            raise ValueError(f"`{name}` must be {shown}, got {name}={value!r}.")
+        check_choice(name, getattr(model, name), allowed)
 
 
 def minibatches(n_rows: int, batch_size: int, rng: np.random.Generator | None = None) -> Iterator[np.ndarray]:
     """Row indices in batches of ``batch_size``, shuffled by ``rng`` when given (every row once per epoch)."""
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be at least 1, got {batch_size}.")
+    batch_size = check_integer("batch_size", batch_size, minimum=1)
     order = rng.permutation(n_rows) if rng is not None else np.arange(n_rows)
     for start in range(0, n_rows, batch_size):
         yield order[start:start + batch_size]
@@ -102,14 +101,44 @@ def progress(iterable: Any, show: bool, description: str, total: int | None = No
     return tqdm(iterable, desc=description, total=total, leave=False)
 
 
+def _transactional(fit: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``fit`` so that the model changes only when it succeeds.
+
+    The attributes are saved before the call and put back when it raises (a bad argument, an absent
+    device, a failed solve, or an interruption): a fitted model keeps its previous fit, an unfitted
+    one stays unfitted ("call .fit(train) first"). The saved copy is shallow: ``fit`` builds new
+    networks and arrays rather than changing the old ones, so the old ones survive untouched.
+    """
+    @functools.wraps(fit)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+
+    wrapper.__transactional__ = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 class Recommender:
     """Base class: argument storage, the fitted check and ``recommend``.
 
-    Subclasses implement ``fit`` (setting ``n_users_`` and ``n_items_``) and ``score``.
+    Subclasses implement ``fit`` (setting ``n_users_`` and ``n_items_``) and ``score``. Every
+    ``fit`` of a subclass is wrapped so that a failed call leaves the model as it was (see
+    ``_transactional``).
     """
 
     n_users_: int
     n_items_: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "__transactional__", False):
+            cls.fit = _transactional(fit)
 
     def fit(self, train: Interactions) -> Recommender:  # pragma: no cover - interface
         raise NotImplementedError

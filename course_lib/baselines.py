@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from course_lib.base import Recommender
 from course_lib.data.interactions import Interactions
+from course_lib.validation import check_integer, check_number
 
 __all__ = ["Random", "Popularity", "ItemKNN"]
 
@@ -27,9 +28,9 @@ class Random(Recommender):
         self.seed = seed
 
     def fit(self, train: Interactions) -> Random:
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**64:
-            raise ValueError(f"`seed` must be an integer from 0 to 2**64 - 1, got {self.seed!r}.")
+        seed = check_integer("seed", self.seed, minimum=0, maximum=2**64 - 1)
         self._start_fit(train)
+        self.seed_ = seed  # scores use the seed of the fit, not a later change of `seed`
         return self
 
     def score(self, user_ids: Any) -> np.ndarray:
@@ -38,7 +39,7 @@ class Random(Recommender):
                 + np.arange(self.n_items_, dtype=np.uint64)[None, :])  # (U, I)
         # splitmix64: a counter-based hash, cheap and well mixed.
         with np.errstate(over="ignore"):
-            x = keys + np.uint64(self.seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x9E3779B97F4A7C15)
+            x = keys + np.uint64(self.seed_) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x9E3779B97F4A7C15)
             x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             x = x ^ (x >> np.uint64(31))
@@ -86,10 +87,9 @@ class ItemKNN(Recommender):
         self.block_size = block_size
 
     def fit(self, train: Interactions) -> ItemKNN:
-        if int(self.n_neighbors) < 1:
-            raise ValueError(f"`n_neighbors` must be at least 1, got {self.n_neighbors}.")
-        if self.shrinkage < 0:
-            raise ValueError(f"`shrinkage` must be non-negative, got {self.shrinkage}.")
+        check_integer("n_neighbors", self.n_neighbors, minimum=1)
+        check_number("shrinkage", self.shrinkage, minimum=0.0)
+        block_size = check_integer("block_size", self.block_size, minimum=1)
         train = self._start_fit(train)
         matrix = train.to_csr()                                  # (U, I) binary
         self.user_items_ = matrix
@@ -98,8 +98,8 @@ class ItemKNN(Recommender):
         n_items = self.n_items_
         k = min(int(self.n_neighbors), max(n_items - 1, 1))
         rows_out, cols_out, values_out = [], [], []
-        for start in range(0, n_items, self.block_size):
-            stop = min(start + self.block_size, n_items)
+        for start in range(0, n_items, block_size):
+            stop = min(start + block_size, n_items)
             block = (columns @ matrix[:, start:stop]).toarray()                   # (I, b) co-counts
             block /= norms[:, None] * norms[None, start:stop] + self.shrinkage + 1e-12
             block[np.arange(start, stop), np.arange(stop - start)] = 0.0          # no self-similarity

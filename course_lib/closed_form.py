@@ -19,12 +19,13 @@ import scipy.sparse as sp
 from scipy.linalg import get_lapack_funcs
 from scipy.sparse.linalg import svds
 
-from course_lib.base import Recommender
+from course_lib.base import Recommender, check_interactions
 from course_lib.data.interactions import Interactions
+from course_lib.validation import check_integer, check_number, singular_system_error
 
 __all__ = [
     "EASE", "GFCF", "CatalogueTooLargeError", "available_memory_bytes", "ease_memory_bytes",
-    "check_dense_memory", "ease_inputs", "ease_from_gram", "inverse_sqrt_degrees", "normalized_interactions",
+    "check_dense_memory", "check_ease_system", "check_ease_inverse", "ease_inputs", "ease_from_gram", "inverse_sqrt_degrees", "normalized_interactions",
     "normalized_adjacency", "gfcf_scores",
 ]
 
@@ -88,11 +89,32 @@ def check_dense_memory(n_items: int, dtype: Any = np.float64, max_memory_bytes: 
 
 
 def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"`{name}` must be {'non-negative' if allow_zero else 'positive'}, got {value!r}.")
-    return float(value)
+    return check_number(name, value, minimum=0.0, minimum_open=not allow_zero)
+
+
+def check_ease_system(gram: np.ndarray, l2_weight: float, dtype: Any) -> None:
+    """Refuse, before solving, a system ``G + l2_weight I`` that is singular at ``dtype``'s precision.
+
+    ``G = X^T X`` is positive semi-definite, so the eigenvalues of ``G + lambda I`` lie between
+    ``lambda`` and ``lambda + |G|_inf``: when ``(|G|_inf + lambda) / lambda`` reaches ``1 / eps``
+    the inverse is noise. The same test runs in the NumPy, PyTorch and TensorFlow EASE, so the
+    three refuse the same systems with the same :class:`~course_lib.validation.SingularSystemError`.
+    """
+    n_items = gram.shape[0]
+    norm = float(np.abs(gram).sum(axis=1).max(initial=0.0))
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    if l2_weight <= 0:
+        raise singular_system_error(l2_weight, n_items, "l2_weight is not positive")
+    if (norm + l2_weight) * eps >= l2_weight:
+        raise singular_system_error(l2_weight, n_items, f"condition number up to {(norm + l2_weight) / l2_weight:.1e}",
+                                    np.dtype(dtype).name)
+
+
+def check_ease_inverse(diagonal: np.ndarray, finite: bool, l2_weight: float) -> None:
+    """After solving: the inverse of a positive definite matrix has a positive finite diagonal."""
+    diagonal = np.asarray(diagonal)
+    if not finite or not (np.isfinite(diagonal).all() and (diagonal > 0).all()):
+        raise singular_system_error(l2_weight, len(diagonal), "the inverse has non-finite or non-positive entries")
 
 
 def ease_inputs(train: Interactions, normalize_rows: bool = False, normalize_columns: bool = False,
@@ -140,12 +162,24 @@ def ease_from_gram(gram: np.ndarray, l2_weight: float) -> np.ndarray:
     Minimizing ``|X - X B|^2 + lambda |B|^2`` subject to ``diag(B) = 0`` with Lagrange multipliers
     gives ``B_ij = -P_ij / P_jj`` off the diagonal and 0 on it (Steck 2019, eq. 8).
     """
+    check_ease_system(gram, l2_weight, gram.dtype)
     regularized = np.array(gram, copy=True)
     regularized[np.diag_indices_from(regularized)] += l2_weight
-    weights = symmetric_positive_inverse(regularized)                       # P, (I, I)
+    try:
+        weights = symmetric_positive_inverse(regularized)                   # P, (I, I)
+    except np.linalg.LinAlgError as error:
+        raise singular_system_error(l2_weight, len(gram), str(error)) from error
+    check_ease_inverse(np.diag(weights), bool(np.isfinite(weights).all()), l2_weight)
     weights /= -np.diag(weights)[None, :]                                   # column j divided by -P_jj
     weights[np.diag_indices_from(weights)] = 0.0
     return weights
+
+
+def _dtype_name(dtype: Any) -> str:
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return ""
 
 
 class EASE(Recommender):
@@ -179,8 +213,8 @@ class EASE(Recommender):
 
     def _validate(self, train: Interactions) -> Interactions:
         _check_positive("l2_weight", self.l2_weight)
-        if np.dtype(self.dtype) not in (np.float32, np.float64):
-            raise ValueError(f"`dtype` must be float32 or float64, got {self.dtype!r}.")
+        if _dtype_name(self.dtype) not in ("float32", "float64"):
+            raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
         train = self._start_fit(train)
         self.memory_bytes_ = check_dense_memory(train.n_items, self.dtype, self.max_memory_bytes)
         return train
@@ -257,12 +291,11 @@ class GFCF(Recommender):
 
     def fit(self, train: Interactions) -> GFCF:
         _check_positive("ideal_filter_weight", self.ideal_filter_weight, allow_zero=True)
+        train = check_interactions(train)
+        k = check_integer("n_components", self.n_components, minimum=1, maximum=min(train.shape) - 1)
+        memory_bytes = check_dense_memory(train.n_items, np.float64, self.max_memory_bytes, copies=2)
         train = self._start_fit(train)
-        k = self.n_components
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < min(train.shape):
-            raise ValueError(f"`n_components` must be an integer from 1 to {min(train.shape) - 1} "
-                             f"(below min(n_users, n_items)), got {k!r}.")
-        self.memory_bytes_ = check_dense_memory(train.n_items, np.float64, self.max_memory_bytes, copies=2)
+        self.memory_bytes_ = memory_bytes
         self.user_items_ = train.to_csr(binary=True).astype(np.float64)                  # (U, I)
         self.normalized_, _, self.item_degrees_ = normalized_interactions(self.user_items_)
         self.item_item_ = (self.normalized_.T @ self.normalized_).toarray()             # (I, I)

@@ -8,7 +8,9 @@ boolean hits matrix.
 
 from __future__ import annotations
 
+import numbers
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +20,7 @@ import scipy.sparse as sp
 
 from course_lib import metrics
 from course_lib.base import check_interactions
+from course_lib.validation import argument_error, check_bool, check_integer
 
 __all__ = ["evaluate", "top_k_items", "ACCURACY_METRICS", "BEYOND_ACCURACY_METRICS"]
 
@@ -25,21 +28,41 @@ ACCURACY_METRICS = ("precision", "recall", "ndcg", "map", "mrr", "hit_rate", "f1
 BEYOND_ACCURACY_METRICS = ("coverage", "novelty", "gini_diversity")
 
 
+def _checked_scores(scores: Any, label: str, user_ids: np.ndarray | None = None) -> np.ndarray:
+    """A dense 2-D numeric score array with no NaN or infinity; the error names the rows (users)."""
+    if sp.issparse(scores):
+        raise TypeError(f"`{label}` must be a dense (users, items) array, got a sparse matrix; return "
+                        "np.asarray(matrix.todense()) from score().")
+    array = np.asarray(scores)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"`{label}` must hold numbers, got dtype {array.dtype}.")
+    if array.ndim != 2:
+        raise ValueError(f"`{label}` must be 2-D (users, items), got shape {array.shape}.")
+    bad = ~np.isfinite(array).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        who = (f"users {', '.join(str(u) for u in user_ids[rows][:5])}" if user_ids is not None
+               else f"rows {', '.join(str(r) for r in rows[:5])}")
+        raise ValueError(f"`{label}` holds NaN or infinite values for {len(rows)} user(s) ({who}"
+                         f"{' ...' if len(rows) > 5 else ''}): a ranking of them means nothing.")
+    return array
+
+
 def top_k_items(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None) -> np.ndarray:
     """The ``k`` best items of each row of ``scores`` (U, I), best first, as an (U, min(k, I)) int array.
 
     Items marked in the sparse (U, I) ``exclude`` matrix are never returned; where a row has
     fewer allowed items than that, the rest of it is -1. Scores keep their precision (float32
-    stays float32, float64 stays float64), so close float64 scores keep their order.
+    stays float32, float64 stays float64), so close float64 scores keep their order. NaN or
+    infinite scores are refused (a ValueError naming the rows).
     """
-    scores = np.array(scores, dtype=np.result_type(np.asarray(scores).dtype, np.float32), copy=True)
+    scores = _checked_scores(scores, "scores")
+    scores = np.array(scores, dtype=np.result_type(scores.dtype, np.float32), copy=True)
     n_rows, n_items = scores.shape
+    k = check_integer("k", k, minimum=1)
     if exclude is not None:
         rows = np.repeat(np.arange(n_rows), np.diff(exclude.indptr))
         scores[rows, exclude.indices] = -np.inf
-    nan_rows = np.isnan(scores).any(axis=1)
-    if nan_rows.any():
-        raise ValueError(f"The scores hold NaN for {int(nan_rows.sum())} users (rows {np.flatnonzero(nan_rows)[:5].tolist()}).")
     k = min(k, n_items)
     if k < n_items:
         candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k]                # (U, k) unordered
@@ -50,6 +73,31 @@ def top_k_items(scores: np.ndarray, k: int, exclude: sp.csr_matrix | None = None
     top = np.take_along_axis(candidates, order, axis=1)
     top_scores = np.take_along_axis(candidate_scores, order, axis=1)
     return np.where(np.isneginf(top_scores), -1, top)
+
+
+def _check_cutoffs(cutoffs: Any, n_items: int) -> list[int]:
+    """Sorted distinct cutoffs, each an integer from 1 to ``n_items``.
+
+    A cutoff above the catalogue is refused rather than clipped: clipping would report a row
+    labelled k=10,000 that holds k=n_items figures (or merge two rows), and such a cutoff is
+    almost always a typo.
+    """
+    if isinstance(cutoffs, (list, tuple, range)):
+        values = list(cutoffs)
+    elif isinstance(cutoffs, np.ndarray):
+        values = list(cutoffs.ravel())
+    else:
+        values = [cutoffs]
+    if not values:
+        raise argument_error("cutoffs", "one or more integers from 1 to n_items", cutoffs)
+    for value in values:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or not 1 <= value <= n_items:
+            raise argument_error("cutoffs", f"integers from 1 to n_items={n_items:,}", cutoffs,
+                                 f"The cutoff {value!r} is not." + (" A list cannot be longer than the catalogue."
+                                                                    if isinstance(value, numbers.Integral)
+                                                                    and not isinstance(value, (bool, np.bool_))
+                                                                    and value > n_items else ""))
+    return sorted({int(c) for c in values})
 
 
 def evaluate(
@@ -73,9 +121,11 @@ def evaluate(
         The interactions the model was trained on: they are removed from each user's ranking
         (``exclude_seen=True``) and give the item popularity for novelty.
     test:
-        The held-out interactions; every one is a relevant item of its user.
+        The held-out interactions; every one is a relevant item of its user. A test pair that is
+        also in ``train`` gives a warning with the count (it can never be recommended).
     cutoffs:
-        The list lengths k, one row of the result each.
+        The list lengths k, one row of the result each: integers from 1 to n_items (a larger one
+        is refused, not clipped; ``True`` is not 1).
     batch_size:
         Users scored at once; memory is about ``batch_size * n_items * 4`` bytes.
     beyond_accuracy:
@@ -93,6 +143,11 @@ def evaluate(
         ``n_users_evaluated``, ``n_users_skipped`` (training users with no test item), ``seconds``
         and ``users_per_second``.
     """
+    if isinstance(recommender, type):
+        raise TypeError(f"`recommender` must be a fitted model (an instance), got the class {recommender.__name__}; "
+                        f"write {recommender.__name__}(...).fit(train) and pass that.")
+    if not callable(getattr(recommender, "score", None)):
+        raise TypeError(f"`recommender` must have a score(user_ids) method, got {type(recommender).__name__}.")
     train = check_interactions(train, "train")
     test = check_interactions(test, "test")
     if train.shape != test.shape:
@@ -100,16 +155,10 @@ def evaluate(
             f"`train` is {train.shape[0]} users x {train.shape[1]} items but `test` is "
             f"{test.shape[0]} x {test.shape[1]}: split one Interactions so both share the catalogue."
         )
-    requested = np.atleast_1d(cutoffs)
-    if requested.size == 0 or requested.dtype.kind not in "iu":
-        if requested.size == 0 or not np.all(np.mod(requested.astype(float), 1) == 0):
-            raise ValueError(f"`cutoffs` must be positive integers, got {cutoffs!r}.")
-    cutoffs = sorted({int(c) for c in requested})
-    if cutoffs[0] < 1:
-        raise ValueError(f"`cutoffs` must be positive integers, got {cutoffs}.")
-    if batch_size < 1:
-        raise ValueError(f"`batch_size` must be at least 1, got {batch_size}.")
     n_users, n_items = train.shape
+    cutoffs = _check_cutoffs(cutoffs, n_items)
+    batch_size = check_integer("batch_size", batch_size, minimum=1)
+    exclude_seen = check_bool("exclude_seen", exclude_seen)
     train_matrix = train.to_csr()
     test_matrix = test.to_csr()
     users = np.flatnonzero(np.diff(test_matrix.indptr) > 0)
@@ -117,6 +166,15 @@ def evaluate(
     n_skipped = int((train_users & (np.diff(test_matrix.indptr) == 0)).sum())
     if len(users) == 0:
         raise ValueError("`test` has no interactions for any user: nothing to evaluate.")
+    n_overlap = int(train_matrix.multiply(test_matrix).count_nonzero())
+    if n_overlap:
+        consequence = ("they are excluded from the rankings (exclude_seen=True), so they can never be found and "
+                       "recall is capped" if exclude_seen else "the model has seen them, so they are easy hits")
+        warnings.warn(
+            f"{n_overlap:,} of {test_matrix.nnz:,} test (user, item) pairs also appear in `train`: {consequence}. "
+            "Split one Interactions (course_lib.random_split and the other splits never do this).",
+            UserWarning, stacklevel=2,
+        )
 
     largest = max(cutoffs)
     per_user = {(c, m): np.empty(len(users)) for c in cutoffs for m in ACCURACY_METRICS}
@@ -134,12 +192,16 @@ def evaluate(
     started = time.perf_counter()
     for start in batches:
         batch = users[start:start + batch_size]
-        scores = np.asarray(recommender.score(batch))
+        scores = recommender.score(batch)
+        if sp.issparse(scores) or np.ndim(scores) != 2:
+            scores = _checked_scores(scores, f"{type(recommender).__name__}.score(user_ids)")
+        scores = np.asarray(scores)
         if scores.shape != (len(batch), n_items):
             raise ValueError(
                 f"{type(recommender).__name__}.score returned shape {scores.shape} for {len(batch)} users; "
                 f"expected ({len(batch)}, {n_items}): one score per item of the catalogue."
             )
+        scores = _checked_scores(scores, f"{type(recommender).__name__}.score(user_ids)", batch)
         top = top_k_items(scores, largest, train_matrix[batch] if exclude_seen else None)  # (B, k)
         hits, n_relevant = metrics.hits_at_k(top, test_matrix[batch])
         where = slice(start, start + len(batch))

@@ -10,6 +10,23 @@ Ranking metrics take the recommended items in rank order and the relevant (held-
 
 Notation used in the docstrings: ``rel_j`` is 1 when the item at rank ``j`` (counting from 1)
 is relevant, ``R`` is the number of relevant items of the user, ``k`` the cutoff.
+
+What the ranking metrics refuse (a ``ValueError`` / ``TypeError`` naming the argument and rows),
+because each would give a number that means nothing:
+
+- an item twice in one recommended list (it could be counted as two hits): ``-1`` padding may repeat;
+- ``relevant`` that looks like a 0/1 indicator row (a bool array, or a list of only 0s and 1s
+  with a repeat) where item ids are expected: pass ``np.flatnonzero(row)`` or a set of ids;
+- non-integer ids (``1.5`` is not truncated to 1), and a cutoff ``k`` that is not a positive
+  integer (``True`` is not 1).
+
+With distinct recommended items and relevant items counted once, every accuracy metric lies in
+[0, 1] (``tests/test_metrics.py`` checks that with Hypothesis over random inputs).
+
+**The empty-relevant convention** (the one place it is stated): a user with no relevant item
+(``R = 0``) gets 0 from every accuracy metric (precision, recall, F1, NDCG, AP, RR, hit rate),
+never NaN. ``course_lib.evaluate`` never meets such a user: it evaluates only the users with at
+least one test interaction, and reports how many training users it skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from course_lib.data.interactions import gini
+from course_lib.validation import check_integer
 
 __all__ = [
     "hits_at_k",
@@ -49,8 +67,10 @@ def hits_at_k(recommended: Any, relevant: Any, k: int | None = None) -> tuple[np
     Returns ``(hits, n_relevant)``: ``hits`` a boolean (U, k) matrix (``hits[u, j]`` is True when
     the item at rank ``j + 1`` of user ``u`` is relevant) and ``n_relevant`` the (U,) counts of
     relevant items. Negative ids in ``recommended`` mean "no item" and never hit. A 1-D input is
-    treated as one user (U = 1).
+    treated as one user (U = 1). See the module docstring for what is refused.
     """
+    if sp.issparse(recommended):
+        raise TypeError("`recommended` must be a dense array of item ids (1-D or 2-D), got a sparse matrix.")
     recommended = np.asarray(recommended)
     if recommended.ndim == 1:
         recommended = recommended[None, :]
@@ -61,9 +81,9 @@ def hits_at_k(recommended: Any, relevant: Any, k: int | None = None) -> tuple[np
         raise ValueError(f"`recommended` must hold integer item ids, got dtype {recommended.dtype}.")
     recommended = recommended.astype(np.int64, copy=False)
     if k is not None:
-        if k < 1:
-            raise ValueError(f"The cutoff k must be at least 1, got {k}.")
+        k = check_integer("k", k, minimum=1)
         recommended = recommended[:, :k]
+    _check_distinct(recommended)
     n_users = recommended.shape[0]
     rows, items = _relevant_pairs(relevant, n_users)
     # One sorted key per (user, item) pair turns set membership into a binary search.
@@ -78,10 +98,62 @@ def hits_at_k(recommended: Any, relevant: Any, k: int | None = None) -> tuple[np
     return hits, n_relevant
 
 
+def _rows_text(rows: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return f"{shown} and {len(rows) - limit} more" if len(rows) > limit else shown
+
+
+def _check_distinct(recommended: np.ndarray) -> None:
+    """No item twice in one list (the -1 padding aside): a repeat would be counted as two hits."""
+    if recommended.shape[1] < 2:
+        return
+    ordered = np.sort(recommended, axis=1)
+    repeated = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    if repeated.any():
+        rows = np.flatnonzero(repeated)
+        example = recommended[rows[0]]
+        values, counts = np.unique(example[example >= 0], return_counts=True)
+        raise ValueError(
+            f"`recommended` lists an item more than once in row(s) {_rows_text(rows)} (row {rows[0]} repeats "
+            f"item(s) {values[counts > 1][:5].tolist()}); a list must hold distinct items, "
+            "else one relevant item counts as several hits."
+        )
+
+
+def _looks_like_indicator(group: Any, values: np.ndarray) -> bool:
+    """A 0/1 indicator row passed where item ids are expected: a bool array, or an ordered
+    sequence of only 0s and 1s with a repeat (a list of ids names each item once)."""
+    if values.dtype == bool:
+        return True
+    if isinstance(group, (set, frozenset)) or len(values) < 2:
+        return False
+    return bool(np.isin(values, (0, 1)).all() and len(np.unique(values)) < len(values))
+
+
+def _item_ids(group: Any, row: int) -> np.ndarray:
+    if isinstance(group, (str, bytes)) or not isinstance(group, (Iterable, np.ndarray)):
+        raise TypeError(f"`relevant` row {row} must be a collection of item ids, got {type(group).__name__}.")
+    values = np.asarray(list(group) if isinstance(group, (set, frozenset)) else group).ravel()
+    if _looks_like_indicator(group, values):
+        raise ValueError(
+            f"`relevant` row {row} looks like a 0/1 indicator row ({values[:8].tolist()}"
+            f"{' ...' if len(values) > 8 else ''}), not item ids; pass the ids of its relevant items, "
+            "np.flatnonzero(row), or a set of ids."
+        )
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if values.dtype.kind == "f":
+        if not (np.isfinite(values).all() and (values == np.round(values)).all()):
+            raise ValueError(f"`relevant` row {row} holds non-integer item ids ({values[:5].tolist()}).")
+    elif values.dtype.kind not in "iu":
+        raise ValueError(f"`relevant` row {row} must hold integer item ids, got dtype {values.dtype}.")
+    return values.astype(np.int64)
+
+
 def _relevant_pairs(relevant: Any, n_users: int) -> tuple[np.ndarray, np.ndarray]:
     """(row, item) pairs of the relevant items, from a sparse matrix or a list of collections."""
     if sp.issparse(relevant):
-        matrix = sp.csr_matrix(relevant)
+        matrix = sp.csr_matrix(relevant, copy=True)  # a copy: the caller's matrix may be read-only
         if matrix.shape[0] != n_users:
             raise ValueError(
                 f"`relevant` has {matrix.shape[0]} rows but `recommended` has {n_users} users; "
@@ -94,14 +166,15 @@ def _relevant_pairs(relevant: Any, n_users: int) -> tuple[np.ndarray, np.ndarray
         raise ValueError("`relevant` as a dense 2-D array is ambiguous: pass a list of item-id collections or a sparse matrix.")
     if not isinstance(relevant, Iterable) or isinstance(relevant, (str, bytes)):
         raise ValueError("`relevant` must be a collection of item ids (one user) or a list of them (many users).")
-    groups = [np.fromiter(g, dtype=np.int64) if not isinstance(g, np.ndarray) else g.astype(np.int64).ravel()
-              for g in relevant]
-    if len(groups) != n_users:
-        raise ValueError(f"`relevant` has {len(groups)} entries but `recommended` has {n_users} users.")
+    relevant = list(relevant)
+    if len(relevant) != n_users:
+        raise ValueError(f"`relevant` has {len(relevant)} entries but `recommended` has {n_users} users.")
+    groups = [_item_ids(g, row) for row, g in enumerate(relevant)]
     lengths = np.array([len(g) for g in groups], dtype=np.int64)
     items = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
     if (items < 0).any():
-        raise ValueError("`relevant` holds negative item ids.")
+        rows = np.flatnonzero([(g < 0).any() for g in groups])
+        raise ValueError(f"`relevant` holds negative item ids in row(s) {_rows_text(rows)}.")
     return np.repeat(np.arange(n_users, dtype=np.int64), lengths), items
 
 
@@ -110,7 +183,7 @@ def _result(values: np.ndarray, single: bool) -> Any:
 
 
 def _prepare(recommended: Any, relevant: Any, k: int | None) -> tuple[np.ndarray, np.ndarray, int, bool]:
-    single = np.ndim(recommended) == 1
+    single = not sp.issparse(recommended) and np.ndim(recommended) == 1
     hits, n_relevant = hits_at_k(recommended, relevant, k)
     return hits, n_relevant, hits.shape[1] if k is None else k, single
 
@@ -137,7 +210,9 @@ def _discounts(k: int) -> np.ndarray:
 
 def _ndcg(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     hits = hits[:, :k]
-    discounts = _discounts(k)
+    # Only the ranks that can matter: the list's length, or min(R, k) for the ideal list (a huge k
+    # on a short list allocates nothing large).
+    discounts = _discounts(min(k, max(hits.shape[1], int(n_relevant.max(initial=0)))))
     dcg = hits[:, : len(discounts)] @ discounts[: hits.shape[1]]
     ideal_cumulative = np.concatenate([[0.0], np.cumsum(discounts)])
     idcg = ideal_cumulative[np.minimum(n_relevant, k)]
@@ -212,7 +287,13 @@ def hit_rate_at_k(recommended: Any, relevant: Any, k: int | None = None) -> Any:
 
 # ------------------------------------------------------------ beyond accuracy
 def _recommendation_counts(recommended: Any, n_items: int) -> np.ndarray:
-    recommended = np.atleast_2d(np.asarray(recommended, dtype=np.int64))
+    n_items = check_integer("n_items", n_items, minimum=1)
+    if sp.issparse(recommended):
+        raise TypeError("`recommended` must be a dense array of item ids, got a sparse matrix.")
+    recommended = np.atleast_2d(np.asarray(recommended))
+    if recommended.size and recommended.dtype.kind not in "iu":
+        raise ValueError(f"`recommended` must hold integer item ids, got dtype {recommended.dtype}.")
+    recommended = recommended.astype(np.int64, copy=False)
     valid = recommended[recommended >= 0]
     if valid.size and valid.max() >= n_items:
         raise ValueError(f"`recommended` holds item id {int(valid.max())}, beyond n_items={n_items}.")
@@ -221,8 +302,6 @@ def _recommendation_counts(recommended: Any, n_items: int) -> np.ndarray:
 
 def item_coverage(recommended: Any, n_items: int) -> float:
     """The share of the catalogue that appears in at least one user's list."""
-    if n_items < 1:
-        raise ValueError(f"`n_items` must be at least 1, got {n_items}.")
     return float((_recommendation_counts(recommended, n_items) > 0).mean())
 
 
@@ -238,8 +317,7 @@ def novelty(recommended: Any, item_popularity: Any, n_users: int) -> float:
 
 def novelty_from_counts(recommendation_counts: Any, item_popularity: Any, n_users: int) -> float:
     """Novelty from how often each item was recommended (what ``evaluate`` accumulates)."""
-    if n_users < 1:
-        raise ValueError(f"`n_users` must be at least 1, got {n_users}.")
+    check_integer("n_users", n_users, minimum=1)
     counts = np.asarray(recommendation_counts, dtype=np.float64)
     popularity = np.maximum(np.asarray(item_popularity, dtype=np.float64), 1.0)
     if counts.shape != popularity.shape:
@@ -284,21 +362,41 @@ def mae(y_true: Any, y_pred: Any) -> float:
 
 
 # ------------------------------------------------------------------------ AUC
+def _finite_scores(values: Any, label: str, allow_infinite: bool = True) -> np.ndarray:
+    """Dense float scores; a sparse matrix and NaN are refused, naming the rows. AUC is a rank
+    statistic, so -inf and +inf keep their order (a model may score an item -inf); NaN has none."""
+    if sp.issparse(values):
+        raise TypeError(f"`{label}` must be a dense array, got a sparse matrix (use .toarray()).")
+    array = np.asarray(values)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"`{label}` must hold numbers, got dtype {array.dtype}.")
+    array = array.astype(np.float64)
+    bad = np.isnan(array) if allow_infinite else ~np.isfinite(array)
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(len(array), -1).any(axis=1)) if array.ndim > 1 else np.flatnonzero(bad)
+        where = "rows" if array.ndim > 1 else "positions"
+        kind = "NaN" if allow_infinite else "NaN or infinite values"
+        raise ValueError(f"`{label}` holds {kind} at {where} {_rows_text(rows)}.")
+    return array
+
+
 def pairwise_auc(positive_scores: Any, negative_scores: Any) -> Any:
     """AUC from sampled pairs: the share of (positive, negative) pairs ranked right, ties count 1/2.
 
     1-D inputs give one float; 2-D inputs (U, P) and (U, N) give one AUC per row.
     """
-    positive = np.asarray(positive_scores, dtype=np.float64)
-    negative = np.asarray(negative_scores, dtype=np.float64)
+    positive = _finite_scores(positive_scores, "positive_scores")
+    negative = _finite_scores(negative_scores, "negative_scores")
     single = positive.ndim == 1
     positive, negative = np.atleast_2d(positive), np.atleast_2d(negative)
     if positive.shape[0] != negative.shape[0]:
         raise ValueError(f"{positive.shape[0]} rows of positive scores but {negative.shape[0]} rows of negative scores.")
     if positive.shape[1] == 0 or negative.shape[1] == 0:
         raise ValueError("AUC needs at least one positive and one negative score per row.")
-    difference = positive[:, :, None] - negative[:, None, :]  # (U, P, N)
-    values = ((difference > 0) + 0.5 * (difference == 0)).mean(axis=(1, 2))
+    # Compared, not subtracted: inf - inf is NaN, but inf == inf is a tie.
+    above = positive[:, :, None] > negative[:, None, :]                      # (U, P, N)
+    tied = positive[:, :, None] == negative[:, None, :]                      # (U, P, N)
+    values = (above + 0.5 * tied).mean(axis=(1, 2))
     return float(values[0]) if single else values
 
 
@@ -311,7 +409,9 @@ def auc(scores: np.ndarray, relevant: sp.spmatrix, exclude: sp.spmatrix | None =
     """
     from scipy.stats import rankdata
 
-    scores = np.asarray(scores, dtype=np.float64)
+    scores = _finite_scores(scores, "scores")
+    if scores.ndim != 2:
+        raise ValueError(f"`scores` must be (users, items), got shape {scores.shape}.")
     relevant = sp.csr_matrix(relevant, dtype=bool)
     if relevant.shape != scores.shape:
         raise ValueError(f"`relevant` has shape {relevant.shape} but `scores` has shape {scores.shape}.")

@@ -15,12 +15,12 @@ Shapes: D embedding_dim, H last hidden width.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from course_lib.nn_common import HybridFeaturesMixin, check_dims
+from course_lib.validation import check_number
 
 __all__ = ["PretrainedNeuMFMixin", "pretrained_neumf_weights"]
 
@@ -42,8 +42,7 @@ def _check_pretrained(gmf: Any, mlp: Any, alpha: Any) -> None:
     if gmf.embedding_dim != mlp.embedding_dim:
         raise ValueError(f"`embedding_dim` differs: gmf.embedding_dim={gmf.embedding_dim}, "
                          f"mlp.embedding_dim={mlp.embedding_dim}; NeuMF's two branches share one size.")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"`alpha` must be a number in [0, 1], got {alpha!r}.")
+    check_number("alpha", alpha, 0.0, 1.0)
 
 
 def pretrained_neumf_weights(gmf_weights: dict[str, np.ndarray], mlp_weights: dict[str, np.ndarray],

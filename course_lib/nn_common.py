@@ -13,7 +13,6 @@ Shapes: B batch, U users, I n_items, F item features.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ import scipy.sparse as sp
 from course_lib.base import check_interactions, minibatches, progress
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
+from course_lib.validation import check_choice, check_epochs, check_integer, check_integer_sequence, check_number
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "FoldIn", "learning_rate_at", "implicit_batches", "explicit_batches",
            "corrupt_profiles", "kl_beta", "NeuralTrainer"]
@@ -32,34 +32,19 @@ SCHEDULERS = (None, "step", "exponential", "cosine")
 
 
 # ------------------------------------------------------------------ argument checks
+# Thin names over course_lib.validation, the one set of rules (and message format) of the package.
 def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer of at least {minimum}, got {value!r}.")
-    return int(value)
+    return check_integer(name, value, minimum=minimum)
 
 
-def check_float(name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ValueError(f"`{name}` must be a finite number, got {value!r}.")
-    if value < low or value > high or (high_open and value == high):
-        bound = f"below {high}" if high_open else f"at most {high}"
-        raise ValueError(f"`{name}` must be at least {low} and {bound}, got {value!r}.")
-    return float(value)
+def check_float(name: str, value: Any, low: float = 0.0, high: float = math.inf, high_open: bool = False,
+                low_open: bool = False) -> float:
+    return check_number(name, value, minimum=low, maximum=None if math.isinf(high) else high,
+                        minimum_open=low_open, maximum_open=high_open)
 
 
 def check_dims(name: str, dims: Any) -> tuple[int, ...]:
-    if isinstance(dims, numbers.Integral):
-        dims = (dims,)
-    dims = tuple(dims)
-    for dim in dims:
-        check_int(f"{name}` entries (`{name}={dims!r}", dim)
-    return tuple(int(d) for d in dims)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}.")
-    return value
+    return check_integer_sequence(name, dims, minimum=1)
 
 
 # ------------------------------------------------------------------ schedules
@@ -167,6 +152,8 @@ class NeuralTrainer:
     show_progress: bool
     seed: int
     _validates_ranking = True  # False for rating models: validation by loss (MSE) only
+    # The twins' TorchSteps / TFSteps give ``_check_device()``: an absent device is refused before
+    # any state changes.
 
     def _fit_loop(self, train: Interactions, validation: Interactions | None, show_progress: bool | None = None) -> None:
         """The epochs; ``show_progress`` (fit's argument) overrides the constructor's when given."""
@@ -253,12 +240,11 @@ class _NCFBase(NeuralTrainer):
         check_float("l1", self.l1)
         check_float("l2", self.l2)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("learning_rate", self.learning_rate)
-        if self.learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate!r}.")
+        check_float("learning_rate", self.learning_rate, low_open=True)
         check_choice("scheduler", self.scheduler, SCHEDULERS)
-        check_int("epochs", self.epochs, 0)
+        check_epochs(self.epochs)
         check_int("batch_size", self.batch_size)
+        check_int("seed", self.seed, 0)
 
     def score(self, user_ids: Any) -> np.ndarray:
         """Scores of every item for each user, (len(user_ids), n_items): logits (implicit) or ratings (explicit)."""
@@ -283,9 +269,10 @@ class ExplicitNCFBase(_NCFBase):
             show_progress: bool | None = None) -> ExplicitNCFBase:
         """Fit on the ratings of ``train``; with ``validation`` (ratings too) record the validation MSE
         per epoch, keep the best epoch (``keep_best="loss"``) and stop after ``patience`` bad epochs."""
-        train = self._start_fit(train)
         self._check_arguments()
         check_choice("keep_best", self.keep_best, (None, "loss"))
+        self._check_device()
+        train = self._start_fit(train)
         for name, part in (("train", train), ("validation", validation)):
             if part is not None and part.ratings is None:
                 raise ValueError(f"`{name}` has no ratings: an explicit model regresses ratings.")
@@ -333,9 +320,10 @@ class ImplicitNCFBase(_NCFBase):
         """Fit on the interactions of ``train`` (every one a positive); with ``validation`` record the
         validation loss and NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"`` or
         ``"loss"``) and stop after ``patience`` epochs without improvement."""
-        train = self._start_fit(train)
         self._check_arguments()
         check_int("n_negatives", self.n_negatives)
+        self._check_device()
+        train = self._start_fit(train)
         self._positives = train.to_csr()
         self._prepare_features(train)
         self._build(train)
@@ -403,12 +391,11 @@ class AutoencoderBase(NeuralTrainer):
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_float("l2", self.l2)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("learning_rate", self.learning_rate)
-        if self.learning_rate <= 0:
-            raise ValueError(f"`learning_rate` must be positive, got {self.learning_rate!r}.")
+        check_float("learning_rate", self.learning_rate, low_open=True)
         check_choice("scheduler", self.scheduler, SCHEDULERS)
-        check_int("epochs", self.epochs, 0)
+        check_epochs(self.epochs)
         check_int("batch_size", self.batch_size)
+        check_int("seed", self.seed, 0)
         if self._variational:
             check_float("anneal_cap", self.anneal_cap)
             check_int("anneal_steps", self.anneal_steps, 0)
@@ -420,8 +407,9 @@ class AutoencoderBase(NeuralTrainer):
         """Fit on the user rows of ``train``; with ``validation`` (held-out interactions of the same
         users) record the validation NDCG@10 per epoch, keep the best epoch (``keep_best="ndcg"``)
         and stop after ``patience`` epochs without improvement."""
-        train = self._start_fit(train)
         self._check_arguments()
+        self._check_device()
+        train = self._start_fit(train)
         self.profiles_ = train.to_csr().astype(np.float32)
         self._active_users = np.flatnonzero(np.diff(self.profiles_.indptr) > 0)
         self.n_updates_ = 0

@@ -7,13 +7,13 @@ training data, so both twins see the same numbers.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from course_lib.base import Recommender, check_interactions, check_item_ids, check_user_ids
 from course_lib.data.interactions import Interactions
+from course_lib.validation import check_epochs, check_integer, check_number
 
 __all__ = ["GlobalMean", "check_rating_arguments", "rating_data"]
 
@@ -28,17 +28,15 @@ def rating_data(train: Any, argument: str = "train") -> Interactions:
 
 def check_rating_arguments(model: Any) -> None:
     """The ValueError naming the bad argument of a rating recommender (both frameworks)."""
-    for name, minimum in (("embedding_dim", 1), ("epochs", 0), ("batch_size", 1)):
+    for name in ("embedding_dim", "batch_size"):
         if hasattr(model, name):
-            value = getattr(model, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-                raise ValueError(f"`{name}` must be an integer of at least {minimum}, got {value!r}.")
-    if not model.learning_rate > 0:
-        raise ValueError(f"`learning_rate` must be positive, got {model.learning_rate!r}.")
-    if not model.weight_decay >= 0:
-        raise ValueError(f"`weight_decay` must be at least 0, got {model.weight_decay!r}.")
-    if hasattr(model, "init_std") and not model.init_std > 0:
-        raise ValueError(f"`init_std` must be positive, got {model.init_std!r}.")
+            check_integer(name, getattr(model, name), minimum=1)
+    check_epochs(model.epochs)
+    check_integer("seed", model.seed, minimum=0)
+    check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
+    check_number("weight_decay", model.weight_decay, minimum=0.0)
+    if hasattr(model, "init_std"):
+        check_number("init_std", model.init_std, minimum=0.0, minimum_open=True)
 
 
 class GlobalMean(Recommender):

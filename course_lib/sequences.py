@@ -18,6 +18,7 @@ import numpy as np
 from course_lib.base import check_interactions
 from course_lib.data.interactions import Interactions
 from course_lib.splits import _check_count, _check_fraction, _generator
+from course_lib.validation import argument_error, check_epochs, check_integer, check_number
 
 __all__ = [
     "SequenceData",
@@ -219,26 +220,23 @@ def pad_or_cut(sequences: np.ndarray, length: int) -> np.ndarray:
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer of at least {minimum}, got {value!r}.")
+    check_integer(name, value, minimum=minimum)
 
 
 def check_model_arguments(model: Any) -> None:
     """The ValueError naming the bad argument of a next-item recommender (both frameworks)."""
     _positive_int("embedding_dim", model.embedding_dim)
     _positive_int("batch_size", model.batch_size)
-    _positive_int("epochs", model.epochs, minimum=0)
-    if not model.learning_rate > 0:
-        raise ValueError(f"`learning_rate` must be positive, got {model.learning_rate!r}.")
-    if not model.weight_decay >= 0:
-        raise ValueError(f"`weight_decay` must be at least 0, got {model.weight_decay!r}.")
+    check_epochs(model.epochs)
+    check_integer("seed", model.seed, minimum=0)
+    check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
+    check_number("weight_decay", model.weight_decay, minimum=0.0)
     if hasattr(model, "n_blocks"):
         _positive_int("n_blocks", model.n_blocks)
         _positive_int("n_heads", model.n_heads)
         if model.embedding_dim % model.n_heads:
-            raise ValueError(f"`n_heads`={model.n_heads} must divide embedding_dim={model.embedding_dim}.")
-        if not 0.0 <= model.dropout < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1), got {model.dropout!r}.")
+            raise argument_error("n_heads", f"a divisor of embedding_dim={model.embedding_dim}", model.n_heads)
+        check_number("dropout", model.dropout, 0.0, 1.0, maximum_open=True)
 
 
 def check_train(train: Any) -> SequenceData:

@@ -308,3 +308,79 @@ def test_top_k_items_does_not_modify_scores(score_table):
 def test_top_k_items_keeps_float64_order():
     scores = 1e8 + np.array([[0.0, 1.0, 2.0, 3.0]])  # float32 spacing at 1e8 is 8
     np.testing.assert_array_equal(top_k_items(scores, 4), [[3, 2, 1, 0]])
+
+
+# ----------------------------------------------------------------- what evaluate refuses or warns about
+def test_a_recommender_class_instead_of_an_instance(split):
+    from course_lib import Popularity
+
+    train, test = split
+    with pytest.raises(TypeError, match=r"got the class Popularity; write Popularity\(\.\.\.\)\.fit\(train\)"):
+        evaluate(Popularity, train, test)
+    with pytest.raises(TypeError, match=r"must have a score\(user_ids\) method, got dict"):
+        evaluate({}, train, test)
+
+
+class SparseScores:
+    def score(self, user_ids):
+        return sp.csr_matrix(np.ones((len(user_ids), N_ITEMS)))
+
+
+class StringScores:
+    def score(self, user_ids):
+        return np.full((len(user_ids), N_ITEMS), "1")
+
+
+class InfiniteScores:
+    def score(self, user_ids):
+        scores = np.random.default_rng(0).random((len(user_ids), N_ITEMS))
+        scores[user_ids == 9, 3] = np.inf  # one item of user 9, whatever else is excluded
+        scores[user_ids == 12, 0] = -np.inf
+        return scores
+
+
+def test_scores_of_the_wrong_type_or_with_nan_or_inf_name_the_users(split):
+    train, test = split
+    with pytest.raises(TypeError, match=r"SparseScores.score\(user_ids\)` must be a dense .* got a sparse matrix"):
+        evaluate(SparseScores(), train, test)
+    with pytest.raises(TypeError, match="must hold numbers"):
+        evaluate(StringScores(), train, test)
+    with pytest.raises(ValueError, match=r"holds NaN or infinite values for 2 user\(s\) \(users 9, 12\)"):
+        evaluate(InfiniteScores(), train, test)
+    with pytest.raises(ValueError, match=r"`scores` holds NaN or infinite values for 1 user\(s\) \(rows 1\)"):
+        top_k_items(np.array([[0.0, 1.0], [np.nan, 1.0]]), 1)
+
+
+@pytest.mark.parametrize(("cutoffs", "shown"), [
+    (True, "cutoffs=True (a bool)"), ([10, True], "cutoffs=[10, True]"), (2.0, "cutoffs=2.0"), ([5, 7.5], "cutoffs=[5, 7.5]"),
+    ("10", "cutoffs='10' (a string: write the number without quotes)"), (10**7, "cutoffs=10000000"), ([10, N_ITEMS + 1], f"cutoffs=[10, {N_ITEMS + 1}]"),
+])
+def test_cutoffs_must_be_integers_within_the_catalogue(split, score_table, cutoffs, shown):
+    train, test = split
+    with pytest.raises(ValueError) as caught:
+        evaluate(TableRecommender(score_table), train, test, cutoffs=cutoffs)
+    assert str(caught.value).startswith(f"`cutoffs` must be integers from 1 to n_items={N_ITEMS}, got {shown}.")
+    if isinstance(cutoffs, int) and not isinstance(cutoffs, bool) and cutoffs > N_ITEMS:
+        assert "cannot be longer than the catalogue" in str(caught.value)
+
+
+def test_the_whole_catalogue_is_a_valid_cutoff(split, score_table):
+    train, test = split
+    result = evaluate(TableRecommender(score_table), train, test, cutoffs=[N_ITEMS, np.int64(5)])
+    assert result.index.tolist() == [5, N_ITEMS]
+    assert ((result[list(ACCURACY_METRICS)] >= 0) & (result[list(ACCURACY_METRICS)] <= 1)).all().all()
+
+
+def test_test_pairs_that_are_also_in_train_are_counted_in_a_warning(split, score_table, recwarn):
+    train, test = split
+    evaluate(TableRecommender(score_table), train, test)
+    assert not [w for w in recwarn.list if "also appear" in str(w.message)]  # a clean split: no word
+    with pytest.warns(UserWarning, match=rf"^{len(train):,} of {len(train):,} test \(user, item\) pairs also appear "
+                                         r"in `train`: they are excluded .* recall is capped"):
+        result = evaluate(TableRecommender(score_table), train, test=train)
+    assert result["recall"].iloc[0] == 0.0  # what the warning explains
+    some = test.subset(np.arange(len(test)) < 7)
+    leaky = Interactions(users=np.concatenate([train.users, some.users]),
+                         items=np.concatenate([train.items, some.items]), n_users=N_USERS, n_items=N_ITEMS)
+    with pytest.warns(UserWarning, match=rf"^7 of {len(test):,} test .* easy hits"):
+        evaluate(TableRecommender(score_table), leaky, test, exclude_seen=False)

@@ -420,3 +420,133 @@ def test_auc_errors():
 def test_novelty_item_beyond_popularity_is_a_value_error():
     with pytest.raises(ValueError, match="item"):
         metrics.novelty(np.array([[0, 5]]), [1, 2], 3)
+
+
+# ------------------------------------------------------------------ refusals: what a metric cannot mean
+def test_a_repeated_item_in_a_list_is_refused_naming_the_rows():
+    with pytest.raises(ValueError, match=r"lists an item more than once in row\(s\) 0 \(row 0 repeats item\(s\) \[1\]\)"):
+        metrics.recall_at_k([1, 1, 1], {1}, k=3)  # was 3.0
+    recommended = np.array([[0, 1, 2], [3, 4, 3], [5, -1, -1], [6, 6, 7]])
+    with pytest.raises(ValueError, match=r"row\(s\) 1, 3 \(row 1 repeats item\(s\) \[3\]\)"):
+        metrics.ndcg_at_k(recommended, [{0}, {3}, {5}, {6}], 3)
+    # padding may repeat, and a repeat beyond the cutoff does not count
+    assert metrics.precision_at_k([5, -1, -1], {5}, 3) == pytest.approx(1 / 3)
+    assert metrics.precision_at_k([5, 4, 5], {5}, 2) == pytest.approx(1 / 2)
+
+
+@pytest.mark.parametrize("indicator", [
+    [0, 1, 0, 0, 1], np.array([0, 1, 1, 0]), np.array([False, True, True]), [1, 1], (0, 0, 1),
+])
+def test_an_indicator_row_where_item_ids_are_expected_is_refused(indicator):
+    with pytest.raises(ValueError, match=r"`relevant` row 0 looks like a 0/1 indicator row .*np\.flatnonzero\(row\)"):
+        metrics.recall_at_k([3, 1, 2], indicator, 3)
+
+
+def test_ids_that_look_binary_but_are_ids_are_accepted():
+    assert metrics.recall_at_k([1, 0, 5], {0, 1}, 3) == 1.0     # a set names each item once
+    assert metrics.recall_at_k([1, 0, 5], [0, 1], 3) == 1.0     # no repeat: ids
+    assert metrics.recall_at_k([1, 0, 5], np.flatnonzero([0, 1, 0, 0, 1]), 3) == pytest.approx(1 / 2)
+
+
+def test_non_integer_relevant_ids_are_refused_not_truncated():
+    with pytest.raises(ValueError, match=r"`relevant` row 0 holds non-integer item ids \(\[1\.5\]\)"):
+        metrics.recall_at_k([1, 2], [1.5], 2)
+    with pytest.raises(ValueError, match="row 1 must hold integer item ids"):
+        metrics.recall_at_k(np.array([[1], [2]]), [{1}, ["a"]], 1)
+    assert metrics.recall_at_k([1, 2], [1.0, 2.0], 2) == 1.0  # whole floats are ids
+
+
+@pytest.mark.parametrize("k", [True, 2.0, 2.5, "2", 0, -1, None.__class__])
+def test_a_cutoff_must_be_a_positive_integer(k):
+    with pytest.raises(ValueError, match=r"^`k` must be an integer at least 1, got k="):
+        metrics.precision_at_k([1, 2, 3], {1}, k)
+
+
+def test_a_huge_cutoff_allocates_nothing_large():
+    assert metrics.ndcg_at_k([1, 2, 3], {2}, k=10**12) == pytest.approx(1 / LOG2_3)
+    assert metrics.precision_at_k([1, 2, 3], {2}, k=10**12) == pytest.approx(1e-12)
+
+
+def test_sparse_recommended_and_bad_scores_are_refused():
+    with pytest.raises(TypeError, match="`recommended` must be a dense array"):
+        metrics.recall_at_k(sp.csr_matrix(np.array([[1, 2]])), [{1}], 2)
+    with pytest.raises(TypeError, match="`recommended` must be a dense array"):
+        metrics.item_coverage(sp.csr_matrix(np.array([[1, 2]])), 5)
+    with pytest.raises(ValueError, match=r"`positive_scores` holds NaN at positions 1"):
+        metrics.pairwise_auc([0.5, np.nan], [0.1])
+    with pytest.raises(ValueError, match=r"`scores` holds NaN at rows 1"):
+        metrics.auc(np.array([[0.1, 0.2], [np.nan, 0.3]]), sp.csr_matrix(np.eye(2)))
+    with pytest.raises(TypeError, match="got a sparse matrix"):
+        metrics.auc(sp.csr_matrix(np.eye(2)), sp.csr_matrix(np.eye(2)))
+    with pytest.raises(ValueError, match=r"`n_items` must be an integer at least 1, got n_items=True"):
+        metrics.item_coverage([[0]], True)
+
+
+# ------------------------------------------------------------------ property: no metric leaves [0, 1]
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROPERTY_EXAMPLES = 400
+
+
+@st.composite
+def _ranking_case(draw):
+    n_items = draw(st.integers(1, 40))
+    n_users = draw(st.integers(1, 6))
+    length = draw(st.integers(1, n_items))
+    rows, relevant = [], []
+    for _ in range(n_users):
+        items = draw(st.permutations(range(n_items)))[:length]
+        padding = draw(st.integers(0, length))
+        rows.append(list(items[:length - padding]) + [-1] * padding)
+        relevant.append(draw(st.sets(st.integers(0, n_items + 5), max_size=n_items)))  # ids beyond the lists too
+    k = draw(st.integers(1, 2 * length + 3))
+    sparse = draw(st.booleans())
+    return np.array(rows, dtype=np.int64), relevant, k, sparse, n_items
+
+
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, derandomize=True)
+@given(_ranking_case())
+def test_every_ranking_metric_stays_in_0_1(case):
+    recommended, relevant, k, sparse, n_items = case
+    if sparse:
+        rows = [u for u, group in enumerate(relevant) for _ in group]
+        cols = [i for group in relevant for i in group]
+        relevant = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(relevant), n_items + 6))
+    for name, fn in RANKING.items():
+        values = fn(recommended, relevant, k)
+        assert np.isfinite(values).all() and (values >= 0).all() and (values <= 1 + 1e-12).all(), (name, values)
+        single = fn(recommended[0], relevant[0] if not sparse else set(relevant[[0]].indices.tolist()), k)
+        assert 0.0 <= single <= 1.0 + 1e-12 and single == pytest.approx(values[0]), name
+    assert 0.0 <= metrics.item_coverage(recommended, n_items) <= 1.0
+    assert 0.0 <= metrics.gini_diversity(recommended, n_items) <= 1.0 + 1e-12
+
+
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, derandomize=True)
+@given(st.lists(st.integers(0, 9), min_size=2, max_size=12), st.integers(1, 15))
+def test_a_list_with_a_repeat_within_the_cutoff_is_always_refused(items, k):
+    top = items[:k]
+    repeats = len(set(top)) < len(top)
+    for fn in RANKING.values():
+        if repeats:
+            with pytest.raises(ValueError, match="more than once"):
+                fn(items, {items[0]}, k)
+        else:
+            assert 0.0 <= fn(items, {items[0]}, k) <= 1.0
+
+
+@settings(max_examples=PROPERTY_EXAMPLES, deadline=None, derandomize=True)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=6),
+       st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=1, max_size=6))
+def test_pairwise_auc_is_in_0_1_or_refuses_nan(positive, negative):
+    if np.isnan(positive).any() or np.isnan(negative).any():
+        with pytest.raises(ValueError, match="NaN"):
+            metrics.pairwise_auc(positive, negative)
+    else:
+        assert 0.0 <= metrics.pairwise_auc(positive, negative) <= 1.0
+
+
+def test_pairwise_auc_infinite_scores_tie_instead_of_nan():
+    assert metrics.pairwise_auc([np.inf], [np.inf]) == 0.5
+    assert metrics.pairwise_auc([np.inf, -np.inf], [0.0]) == 0.5

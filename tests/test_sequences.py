@@ -24,7 +24,7 @@ from course_lib.sequences import (
 def _history() -> Interactions:
     # user 0: items 0..6 at times 7..1 (reversed), user 1: 3 items, user 2: one item (dropped: too short)
     users = np.array([0] * 7 + [1] * 3 + [2])
-    items = np.array([0, 1, 2, 3, 4, 5, 6, 4, 2, 2, 3])
+    items = np.array([0, 1, 2, 3, 4, 5, 6, 4, 2, 5, 3])
     times = np.array([7, 6, 5, 4, 3, 2, 1, 10, 20, 15, 5])
     return Interactions(users=users, items=items, timestamps=times, n_users=3, n_items=8)
 
@@ -32,7 +32,7 @@ def _history() -> Interactions:
 def test_make_sequences_orders_by_time_and_cuts_from_the_end():
     sequences = make_sequences(_history(), max_length=3)
     # user 0 in time order: 6 5 4 3 2 1 0 -> [6], [5 4 3], [2 1 0]; the lone [6] is dropped (min_length=2)
-    expected = np.array([[6, 5, 4], [3, 2, 1], [5, 3, 3]])
+    expected = np.array([[6, 5, 4], [3, 2, 1], [5, 6, 3]])
     np.testing.assert_array_equal(sequences.sequences, expected)
     np.testing.assert_array_equal(sequences.user_ids, [0, 0, 1])
     np.testing.assert_array_equal(sequences.targets, [3, 0, 2])

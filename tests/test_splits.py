@@ -136,10 +136,11 @@ def test_leave_last_out_n_last_and_short_users(uneven: Interactions) -> None:
 
 
 def test_leave_last_out_breaks_ties_by_item_then_row() -> None:
-    tied = _with_row_ids(Interactions(users=[0, 0, 0, 0], items=[3, 7, 5, 7], timestamps=[1, 9, 9, 9]))
+    tied = _with_row_ids(Interactions(users=[0, 0, 0, 0], items=[3, 7, 5, 6], timestamps=[1, 9, 9, 9]))
     train, test = leave_last_out(tied)
-    # Three rows share the latest second: the largest item wins, and of its two rows the later one.
-    np.testing.assert_array_equal(_rows(test), [3])
+    # Three rows share the latest second: the largest item wins (a pair never repeats: Interactions
+    # merges repeated pairs, see tests/data/test_interactions.py).
+    np.testing.assert_array_equal(_rows(test), [1])
     train2, test2 = leave_last_out(tied, n_last=2)
     np.testing.assert_array_equal(_rows(test2), [1, 3])
 
@@ -267,3 +268,32 @@ def test_bad_counts_are_refused(data: Interactions) -> None:
 def test_bad_seed_is_refused(split, data: Interactions) -> None:
     with pytest.raises(ValueError, match="seed"):
         split(data, seed="zero")
+
+
+# ------------------------------------------------------------------ a pair is never on both sides
+def _click_log() -> Interactions:
+    """Raw rows as a real click log has them: many (user, item) pairs repeated, at different times."""
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 30, size=900)
+    items = rng.integers(0, 12, size=900)
+    with pytest.warns(UserWarning, match=r"rows repeat a \(user, item\) pair; duplicates='sum'"):
+        return Interactions(users=users, items=items, timestamps=rng.integers(0, 10_000, size=900),
+                            n_users=30, n_items=12, duplicates="sum")
+
+
+@pytest.mark.parametrize("split", [
+    lambda d: random_split(d, test_fraction=0.3, seed=1),
+    lambda d: per_user_split(d, test_fraction=0.3, seed=1),
+    lambda d: leave_last_out(d, n_last=2),
+    lambda d: temporal_split(d, test_fraction=0.3),
+    lambda d: user_split(d, test_fraction=0.3, seed=1),  # train, fold-in, test: pairwise disjoint
+])
+def test_no_split_puts_one_pair_in_train_and_test(split):
+    data = _click_log()
+    parts = split(data)
+    pairs = [set(zip(p.users.tolist(), p.items.tolist(), strict=True)) for p in parts]
+    assert sum(len(p) for p in pairs) == sum(len(p) for p in parts)  # each part holds each pair once
+    for i in range(len(pairs)):
+        for j in range(i + 1, len(pairs)):
+            assert not pairs[i] & pairs[j], (i, j)
+    assert sum(len(p) for p in parts) == len(data)

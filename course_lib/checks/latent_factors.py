@@ -272,7 +272,7 @@ def check_rmse_training(train_function: Callable) -> None:
 
     def rmse_of(part: Interactions) -> float:
         with torch.no_grad(), _quiet():
-            predictions = inner(torch.as_tensor(part.users), torch.as_tensor(part.items)).numpy()
+            predictions = inner(torch.as_tensor(np.array(part.users)), torch.as_tensor(np.array(part.items))).numpy()
         return float(np.sqrt(np.mean((predictions - part.ratings) ** 2)))
 
     torch.manual_seed(0)
@@ -280,7 +280,7 @@ def check_rmse_training(train_function: Callable) -> None:
 
     untrained = LatentFactorNet(train.n_users, train.n_items, float(train.ratings.mean()), 4, 0.1)
     with torch.no_grad():
-        predictions = untrained(torch.as_tensor(train.users), torch.as_tensor(train.items)).numpy()
+        predictions = untrained(torch.as_tensor(np.array(train.users)), torch.as_tensor(np.array(train.items))).numpy()
     before = float(np.sqrt(np.mean((predictions - train.ratings) ** 2)))
     after_train, after_test = rmse_of(train), rmse_of(test)
     if after_train > 0.9 * before:

@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from course_lib.data.interactions import Interactions
+import numpy as np
+
+from course_lib.data.interactions import DEFAULT_DUPLICATES, Interactions
 from course_lib.data.parsers import (
     parse_goodbooks_10k,
     parse_movielens_1m,
@@ -49,7 +51,10 @@ __all__ = [
     "MIRROR_ENVIRONMENT_VARIABLE",
     "REGISTRY",
     "DatasetInfo",
+    "DatasetIntegrityError",
     "DatasetNotFoundError",
+    "PublishedFacts",
+    "check_published",
     "available_datasets",
     "load_dataset",
 ]
@@ -92,6 +97,30 @@ class DatasetNotFoundError(FileNotFoundError):
         return str(self.args[0]) if self.args else ""
 
 
+class DatasetIntegrityError(ValueError):
+    """The files of a data set are not the published set: cut, changed, or another set's."""
+
+
+@dataclass(frozen=True)
+class PublishedFacts:
+    """What the publisher says a complete copy holds; ``load_dataset`` checks every copy against it.
+
+    ``rows`` counts the (user, item) ratings, ``users`` and ``items`` those that rate or are rated;
+    ratings lie from ``rating_min`` to ``rating_max`` in steps of ``rating_step``; timestamps (when
+    the set has them) from ``first_timestamp`` to ``last_timestamp`` (seconds, UTC; the published
+    collection period, widened by a day on each side).
+    """
+
+    rows: int
+    users: int
+    items: int
+    rating_min: float
+    rating_max: float
+    rating_step: float
+    first_timestamp: int | None = None
+    last_timestamp: int | None = None
+
+
 @dataclass(frozen=True)
 class DatasetInfo:
     """One entry of the registry: where a real data set comes from and how it is read.
@@ -114,6 +143,8 @@ class DatasetInfo:
         Files read when present (user metadata).
     description:
         A line for humans.
+    published:
+        The published size and value ranges (:class:`PublishedFacts`), checked at every load.
     """
 
     name: str
@@ -121,9 +152,10 @@ class DatasetInfo:
     known_hash: str
     archive_folder: str
     files: tuple[str, ...]
-    parser: Callable[[Path, str], Interactions]
+    parser: Callable[..., Interactions]
     optional_files: tuple[str, ...] = ()
     description: str = ""
+    published: PublishedFacts | None = None
 
 
 _GROUPLENS = "https://files.grouplens.org/datasets/movielens/"
@@ -145,6 +177,8 @@ REGISTRY: dict[str, DatasetInfo] = {
             optional_files=("u.user",),
             parser=parse_movielens_100k,
             description="MovieLens 100K: 100,000 ratings (1-5) of 1,682 movies by 943 users, 1997-1998.",
+            published=PublishedFacts(rows=100_000, users=943, items=1_682, rating_min=1, rating_max=5, rating_step=1,
+                                     first_timestamp=874_540_800, last_timestamp=893_376_000),  # 1997-09-19 .. 1998-04-22 (README)
         ),
         DatasetInfo(
             name="ml-1m",
@@ -155,6 +189,8 @@ REGISTRY: dict[str, DatasetInfo] = {
             optional_files=("users.dat",),
             parser=parse_movielens_1m,
             description="MovieLens 1M: 1,000,209 ratings (1-5) of 3,706 movies by 6,040 users, 2000-2003.",
+            published=PublishedFacts(rows=1_000_209, users=6_040, items=3_706, rating_min=1, rating_max=5, rating_step=1,
+                                     first_timestamp=946_598_400, last_timestamp=1_072_915_200),  # 2000 .. 2003 (README)
         ),
         DatasetInfo(
             name="ml-latest-small",
@@ -165,6 +201,8 @@ REGISTRY: dict[str, DatasetInfo] = {
             files=("ratings.csv", "movies.csv"),
             parser=parse_movielens_csv,
             description="MovieLens latest small (2018 release): 100,836 ratings (0.5-5) by 610 users.",
+            published=PublishedFacts(rows=100_836, users=610, items=9_724, rating_min=0.5, rating_max=5, rating_step=0.5,
+                                     first_timestamp=827_971_200, last_timestamp=1_537_920_000),  # 1996-03-29 .. 2018-09-24
         ),
         DatasetInfo(
             name="ml-10m",
@@ -174,6 +212,9 @@ REGISTRY: dict[str, DatasetInfo] = {
             files=("ratings.dat", "movies.dat"),
             parser=parse_movielens_10m,
             description="MovieLens 10M: 10,000,054 ratings (0.5-5) of 10,677 movies by 69,878 users.",
+            published=PublishedFacts(rows=10_000_054, users=69_878, items=10_677, rating_min=0.5, rating_max=5,
+                                     rating_step=0.5, first_timestamp=789_523_200,
+                                     last_timestamp=1_231_286_400),  # 1995-01-09 .. 2009-01-05 (README)
         ),
         DatasetInfo(
             name="ml-20m",
@@ -183,6 +224,9 @@ REGISTRY: dict[str, DatasetInfo] = {
             files=("ratings.csv", "movies.csv"),
             parser=parse_movielens_csv,
             description="MovieLens 20M: 20,000,263 ratings (0.5-5) of 26,744 movies by 138,493 users.",
+            published=PublishedFacts(rows=20_000_263, users=138_493, items=26_744, rating_min=0.5, rating_max=5,
+                                     rating_step=0.5, first_timestamp=789_523_200,
+                                     last_timestamp=1_427_932_800),  # 1995-01-09 .. 2015-03-31 (README)
         ),
         DatasetInfo(
             name="goodbooks-10k",
@@ -193,6 +237,8 @@ REGISTRY: dict[str, DatasetInfo] = {
             files=("ratings.csv", "books.csv"),
             parser=parse_goodbooks_10k,
             description="goodbooks-10k: about 6 million ratings (1-5) of 10,000 books, no timestamps.",
+            published=PublishedFacts(rows=5_976_479, users=53_424, items=10_000, rating_min=1, rating_max=5,
+                                     rating_step=1),  # README of zygmuntz/goodbooks-10k (no timestamps)
         ),
     )
 }
@@ -219,11 +265,16 @@ def _missing_files(folder: Path, info: DatasetInfo) -> list[str]:
     return [file_name for file_name in info.files if not (folder / file_name).is_file()]
 
 
+def _own_folder_names(info: DatasetInfo) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for n in (info.name, info.archive_folder) if n))
+
+
 def _candidate_folders(info: DatasetInfo, root: Path) -> list[Path]:
-    candidates = [root / info.name]
-    if info.archive_folder and info.archive_folder != info.name:
-        candidates.append(root / info.archive_folder)
-    candidates.append(root)  # data_dir may point at the set's own folder
+    """``<root>/<name>/``, ``<root>/<archive folder>/``, and ``root`` itself only when it is named so:
+    a set is taken only from its own folder, never from another set's files lying in ``root``."""
+    candidates = [root / folder_name for folder_name in _own_folder_names(info)]
+    if root.name.lower() in {n.lower() for n in _own_folder_names(info)}:
+        candidates.append(root)  # data_dir may point at the set's own folder
     return candidates
 
 
@@ -303,21 +354,19 @@ def _download(info: DatasetInfo, root: Path, url: str) -> Path:
     import pooch
 
     target = root / info.name
-    if target.exists():
-        if target.is_dir() and not any(target.iterdir()):
-            target.rmdir()  # an empty folder holds nothing to protect
-        else:
-            missing = ", ".join(_missing_files(target, info))
-            raise _DownloadFailed(
-                f"the folder {target} exists but lacks {missing}; it was left untouched (complete it, or delete "
-                "it and try again)"
-            )
+    if target.exists() and not (target.is_dir() and not any(target.iterdir())):
+        missing = ", ".join(_missing_files(target, info)) if target.is_dir() else "its files (it is a file)"
+        raise _DownloadFailed(
+            f"the folder {target} exists but lacks {missing}; it was left untouched (complete it, or delete "
+            "it and try again)"
+        )
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        _remove_stale_downloads(info, root)
-        # A hidden folder inside root: same file system, so the final rename is atomic, and a
-        # leftover after a crash is never mistaken for the set (its name is not <name>).
-        staging = Path(tempfile.mkdtemp(prefix=f".{info.name}.download-", dir=root))
+        if root.is_dir():
+            _remove_stale_downloads(info, root)
+        # Inside root when it exists (same file system: the final rename is atomic, and a leftover
+        # after a crash is never mistaken for the set, its name not being <name>); else in the
+        # system's temporary folder, so that root is created only once the download succeeded.
+        staging = Path(tempfile.mkdtemp(prefix=f".{info.name}.download-", dir=root if root.is_dir() else None))
     except OSError as error:
         raise _DownloadFailed(_describe_failure(error, url)) from error
     try:
@@ -337,12 +386,34 @@ def _download(info: DatasetInfo, root: Path, url: str) -> Path:
         unpacked = _find_unpacked(staging / "unpacked", info)
         if unpacked is None:
             raise _DownloadFailed(f"the downloaded archive does not contain {', '.join(info.files)}")
+        # Only now, with the whole set checked and unpacked, is anything of the user's touched.
+        created = [p for p in (root, *root.parents) if not p.exists()][::-1]  # outermost first
+        root.mkdir(parents=True, exist_ok=True)
+        staging_extra, removed_empty = None, False
         try:
+            if staging.parent != root:  # another file system, maybe: move next to the target first
+                staging_extra = Path(tempfile.mkdtemp(prefix=f".{info.name}.download-", dir=root))
+                unpacked = Path(shutil.move(str(unpacked), str(staging_extra / "set")))
+            if target.is_dir() and not any(target.iterdir()):
+                target.rmdir()  # the user's empty folder, replaced by the complete set at once
+                removed_empty = True
             os.replace(unpacked, target)
-        except OSError:
-            # Another process may have finished the same download a moment earlier.
+        except BaseException:
+            # Another process may have finished the same download a moment earlier; else undo.
             if not (target.is_dir() and not _missing_files(target, info)):
+                if removed_empty and not target.exists():
+                    target.mkdir()  # the user's folder back, as it was
+                if staging_extra is not None:
+                    shutil.rmtree(staging_extra, ignore_errors=True)
+                for folder in reversed(created):  # the folders made for this download, innermost first
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break
                 raise
+        finally:
+            if staging_extra is not None:
+                shutil.rmtree(staging_extra, ignore_errors=True)
         return target
     except _DownloadFailed:
         raise
@@ -355,7 +426,7 @@ def _download(info: DatasetInfo, root: Path, url: str) -> Path:
 
 def _not_found_error(info: DatasetInfo, root: Path, url: str, reason: str, tried_download: bool) -> DatasetNotFoundError:
     folder = root / info.name
-    looked_in = ", ".join(str(p) for p in _candidate_folders(info, root)[:-1])
+    looked_in = ", ".join(str(p) for p in _candidate_folders(info, root))
     if tried_download:
         headline = f"The data set '{info.name}' is not on this computer and could not be downloaded: {reason}."
     else:
@@ -363,6 +434,10 @@ def _not_found_error(info: DatasetInfo, root: Path, url: str, reason: str, tried
                     f"{reason}.")
     optional = f" (and, if you like, {', '.join(info.optional_files)})" if info.optional_files else ""
     archive = _archive_file_name(url, info.name)
+    lying = [p for p in (root / archive, folder / archive, root.parent / archive) if p.is_file()]
+    if lying:
+        headline += (f"\nThe archive {lying[0]} is there but was never unzipped: unzip it inside {root} "
+                     f"(so that {folder}{os.sep} holds {', '.join(info.files)}) and load again.")
     if info.archive_folder == info.name:
         inside = f"\n     (unzipping {archive} inside {root} does exactly that)"
     elif info.archive_folder:
@@ -381,6 +456,67 @@ def _not_found_error(info: DatasetInfo, root: Path, url: str, reason: str, tried
         "instead (its results are NOT results on the real data)."
     )
     return DatasetNotFoundError(message, name=info.name, folder=folder, url=url, reason=reason)
+
+
+# ------------------------------------------------------------------------------- integrity
+def _utc_day(seconds: int) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(int(seconds), datetime.UTC).strftime("%Y-%m-%d")
+
+
+def check_published(info: DatasetInfo, data: Interactions, folder: Path, partial: bool = False) -> None:
+    """Compare a loaded set with its :class:`PublishedFacts`; raise :class:`DatasetIntegrityError`.
+
+    Values out of the published ranges are always refused (a rating of 50 on a 1-5 scale, a
+    timestamp cut to 3 digits). The counts (rows, users, items) must equal the published ones,
+    unless ``partial=True`` (a deliberate cut), which warns instead and still refuses more than
+    the published counts (then the files are another set's).
+    """
+    facts = info.published
+    if facts is None:
+        return
+    ratings_file = folder / info.files[0]
+    if data.ratings is not None and len(data):
+        ratings = data.ratings.astype(np.float64)
+        steps = (ratings - facts.rating_min) / facts.rating_step
+        bad = (ratings < facts.rating_min) | (ratings > facts.rating_max) | (np.abs(steps - np.round(steps)) > 1e-6)
+        if bad.any():
+            found = np.unique(ratings[bad])[:5]
+            raise DatasetIntegrityError(
+                f"{ratings_file}: the ratings of {info.name} are {facts.rating_min:g} to {facts.rating_max:g} in steps "
+                f"of {facts.rating_step:g}, but {int(bad.sum()):,} rating(s) are not (found {', '.join(f'{v:g}' for v in found)}). "
+                "The file is damaged or not this set's: delete its folder and load again to download it afresh."
+            )
+    if facts.first_timestamp is not None and data.timestamps is not None and len(data):
+        bad = (data.timestamps < facts.first_timestamp) | (data.timestamps > facts.last_timestamp)
+        if bad.any():
+            found = data.timestamps[bad][:3]
+            raise DatasetIntegrityError(
+                f"{ratings_file}: the timestamps of {info.name} lie from {_utc_day(facts.first_timestamp)} to "
+                f"{_utc_day(facts.last_timestamp)} ({facts.first_timestamp:,} to {facts.last_timestamp:,} s), but "
+                f"{int(bad.sum()):,} do not (found {', '.join(str(v) for v in found)}): a file cut inside its last "
+                "line, or damaged. Delete its folder and load again to download it afresh."
+            )
+    expected = (facts.rows, facts.users, facts.items)
+    found = (len(data), data.n_users, data.n_items)
+    if found == expected:
+        return
+    described = "{:,} ratings by {:,} users of {:,} items"
+    too_many = any(f > e for f, e in zip(found, expected, strict=True))
+    if not partial or too_many:
+        advice = ("These are not the files of this set (more than it holds): another set's files?" if too_many else
+                  "The file is incomplete (a cut download or copy?) or another set's: delete the folder and load "
+                  "again to download it afresh, or, for a deliberate cut, pass load_dataset(..., partial=True).")
+        raise DatasetIntegrityError(
+            f"{ratings_file} does not hold the published {info.name}: expected {described.format(*expected)}, "
+            f"found {described.format(*found)}. {advice}"
+        )
+    warnings.warn(
+        f"load_dataset('{info.name}', partial=True): {ratings_file} holds {described.format(*found)}, not the "
+        f"published {described.format(*expected)}. Results on this cut are not comparable with published ones.",
+        UserWarning, stacklevel=3,
+    )
 
 
 # ---------------------------------------------------------------------------------- the loader
@@ -405,6 +541,8 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     fallback: str | None = None,
     download: bool = True,
+    duplicates: str = DEFAULT_DUPLICATES,
+    partial: bool = False,
     **kwargs: Any,
 ) -> Interactions:
     """Load a data set by name as an :class:`Interactions`, downloading it once if needed.
@@ -426,6 +564,15 @@ def load_dataset(
     download:
         Download the set from its official address when it is absent (default). With False,
         only local files are used.
+    duplicates:
+        What to do with repeated (user, item) rows: ``Interactions``' ``duplicates`` policy
+        (``"error"``, ``"first"``, ``"last"`` (default), ``"sum"``, ``"mean"``). The published
+        sets have none.
+    partial:
+        False (default): the files must hold exactly the published numbers of ratings, users and
+        items (:class:`PublishedFacts`), else :class:`DatasetIntegrityError` names the file, what
+        was expected and what was found. True: a deliberate cut (fewer rows) is accepted with a
+        warning. Ratings and timestamps outside the published ranges are refused either way.
     **kwargs:
         Passed to :func:`course_lib.data.synthetic.make_synthetic` for ``name="synthetic"``
         (for example ``seed=1``); not allowed for real sets.
@@ -445,6 +592,8 @@ def load_dataset(
     ValueError
         For an unknown name or fallback, and for a malformed file (the message names the file and
         the line).
+    DatasetIntegrityError
+        (a ValueError) When the files do not match the published set (see ``partial``).
     DatasetNotFoundError
         When the set is absent and could not be downloaded (or ``download=False``); the message
         says why, where to download it by hand and which folder to unzip it into.
@@ -463,7 +612,15 @@ def load_dataset(
     >>> data.describe()  # doctest: +SKIP
     """
     if fallback not in (None, SYNTHETIC):
-        raise ValueError(f"fallback must be None or 'synthetic', got {fallback!r}.")
+        raise ValueError(f"`fallback` must be None or 'synthetic', got fallback={fallback!r}.")
+    if not isinstance(partial, bool) or not isinstance(download, bool):
+        raise ValueError(f"`partial` and `download` must be True or False, got partial={partial!r}, "
+                         f"download={download!r}.")
+    from course_lib.data.interactions import DUPLICATE_POLICIES
+
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ValueError(f"`duplicates` must be one of {', '.join(map(repr, DUPLICATE_POLICIES))}, "
+                         f"got duplicates={duplicates!r}.")
     key = _resolve_name(name)
     if key == SYNTHETIC:
         return _make_synthetic(**kwargs)
@@ -502,4 +659,6 @@ def load_dataset(
         stand_in = _make_synthetic()
         stand_in.name = f"synthetic (stand-in for {key})"
         return stand_in
-    return info.parser(folder, key)
+    data = info.parser(folder, key, duplicates=duplicates)
+    check_published(info, data, folder, partial)
+    return data

@@ -7,6 +7,7 @@ catalogue sizes and the maps back to the raw ids of the source data set. Everyth
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,7 +15,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["Interactions"]
+__all__ = ["Interactions", "DUPLICATE_POLICIES", "DEFAULT_DUPLICATES"]
+
+#: What ``Interactions(duplicates=...)`` may do with repeated (user, item) rows.
+DUPLICATE_POLICIES = ("error", "first", "last", "sum", "mean")
+#: The default, "last": the latest interaction of a pair is kept (the latest by timestamp when
+#: there are timestamps, else the last row), and a warning gives the count. Reasons: for ratings
+#: the latest one is the user's current opinion (MovieLens lets users re-rate); for implicit
+#: feedback every "keep" policy gives the same binary matrix; it is what ``to_csr`` always kept,
+#: so no result on duplicate-free data (all the course's data sets) moves; and a refusal by
+#: default would stop every real click log at its first cell, where the warning names the count
+#: and the choices. Pass ``duplicates="error"`` to refuse, ``"sum"`` to count repeated clicks.
+DEFAULT_DUPLICATES = "last"
 
 
 def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
@@ -22,6 +34,13 @@ def _first_rows(mask: np.ndarray, limit: int = 5) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return f"rows {shown}{more}"
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy: the container never shares a writable array with its caller."""
+    array = np.array(array, copy=True)
+    array.flags.writeable = False
+    return array
 
 
 def _as_id_array(values: Any, column: str) -> np.ndarray:
@@ -72,6 +91,19 @@ class Interactions:
         Optional dense matrix (n_items, F), for example multi-hot genres.
     name:
         A label shown by ``describe()`` and in plots.
+    duplicates:
+        What to do with repeated (user, item) rows, one of ``DUPLICATE_POLICIES``:
+        ``"error"`` refuses them (naming the pairs and rows); ``"first"`` / ``"last"`` keep the
+        earliest / latest (by timestamp when there are timestamps, else by row order); ``"sum"``
+        and ``"mean"`` keep one row whose rating is the sum / mean of the pair's ratings (without
+        ratings, ``"sum"`` makes the ratings the counts of each pair) and whose timestamp is the
+        latest. Every merge warns with the count. The default is ``"last"`` (see
+        ``DEFAULT_DUPLICATES`` for why). After construction every (user, item) pair is unique,
+        so ``len()`` counts pairs and a split can never put one pair on both sides.
+
+    The arrays ``users``, ``items``, ``ratings``, ``timestamps`` and ``item_features`` are
+    read-only copies, and ``to_csr()`` returns a read-only matrix: writing to them raises
+    instead of silently changing every later model fitted on this data (``.copy()`` them first).
     """
 
     users: np.ndarray
@@ -86,7 +118,9 @@ class Interactions:
     user_metadata: pd.DataFrame | None = None
     item_features: np.ndarray | None = None
     name: str = "interactions"
+    duplicates: str = DEFAULT_DUPLICATES
     _csr_cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _unique_pairs: bool = field(default=False, repr=False, compare=False)  # set by subset(): no check needed
 
     def __post_init__(self) -> None:
         self.users = _as_id_array(self.users, "users")
@@ -112,6 +146,19 @@ class Interactions:
             self.timestamps = _as_id_array(timestamps, "timestamps")
         self.n_users = self._check_size("n_users", self.n_users, self.users, "users")
         self.n_items = self._check_size("n_items", self.n_items, self.items, "items")
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise ValueError(f"`duplicates` must be one of {', '.join(map(repr, DUPLICATE_POLICIES))}, "
+                             f"got duplicates={self.duplicates!r}.")
+        if not self._unique_pairs:
+            self._merge_duplicates()
+        self._unique_pairs = False
+        self.users, self.items = _frozen(self.users), _frozen(self.items)
+        if self.ratings is not None:
+            self.ratings = _frozen(self.ratings)
+        if self.timestamps is not None:
+            self.timestamps = _frozen(self.timestamps)
+        if self.item_features is not None:
+            self.item_features = _frozen(self.item_features)
         if self.raw_user_ids is not None and len(self.raw_user_ids) != self.n_users:
             raise ValueError(f"`raw_user_ids` has {len(self.raw_user_ids)} entries, expected n_users={self.n_users}.")
         if self.raw_item_ids is not None and len(self.raw_item_ids) != self.n_items:
@@ -124,6 +171,63 @@ class Interactions:
                                    ("user_metadata", self.user_metadata, self.n_users)):
             if frame is not None and len(frame) != size:
                 raise ValueError(f"`{label}` has {len(frame)} rows, expected {size}.")
+
+    def _merge_duplicates(self) -> None:
+        """Apply ``self.duplicates`` to repeated (user, item) rows (see the class docstring)."""
+        n = len(self.users)
+        if n < 2:
+            return
+        keys = self.users * np.int64(max(self.n_items, 1)) + self.items
+        ordered = np.sort(keys)
+        if not (ordered[1:] == ordered[:-1]).any():  # the usual case, decided by one sort
+            return
+        positions = np.arange(n)
+        # By pair, then time (when known), then row: the first of a run is the earliest, the last the latest.
+        sort_keys = (positions, keys) if self.timestamps is None else (positions, self.timestamps, keys)
+        order = np.lexsort(sort_keys)
+        sorted_keys = keys[order]
+        starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        n_repeated = n - len(starts)
+        if n_repeated == 0:
+            return
+        ends = np.r_[starts[1:], n] - 1
+        if self.duplicates == "error":
+            counts = np.diff(np.r_[starts, n])
+            first = starts[counts > 1][:3]
+            shown = "; ".join(
+                f"(user {self.users[order[i]]}, item {self.items[order[i]]}) at rows "
+                f"{', '.join(str(r) for r in np.sort(order[i:i + counts[np.searchsorted(starts, i)]])[:4])}"
+                for i in first)
+            raise ValueError(
+                f"{n_repeated:,} rows repeat a (user, item) pair already present ({shown}"
+                f"{' ...' if (counts > 1).sum() > 3 else ''}). Choose what to do with "
+                "Interactions(..., duplicates='first' | 'last' | 'sum' | 'mean') (or load_dataset(..., duplicates=...))."
+            )
+        keep = order[starts] if self.duplicates == "first" else order[ends]
+        ratings = None if self.ratings is None else np.asarray(self.ratings)[keep]
+        if self.duplicates in ("sum", "mean"):
+            counts = np.diff(np.r_[starts, n]).astype(np.float64)
+            values = np.ones(n) if self.ratings is None else np.asarray(self.ratings, dtype=np.float64)[order]
+            totals = np.add.reduceat(values, starts)
+            if self.duplicates == "sum":
+                ratings = totals.astype(np.float32)
+            elif self.ratings is not None:
+                ratings = (totals / counts).astype(np.float32)
+        rows = np.argsort(keep, kind="stable")                               # the kept rows in their original order
+        keep = keep[rows]
+        self.users, self.items = self.users[keep], self.items[keep]
+        self.ratings = None if ratings is None else ratings[rows]
+        if self.timestamps is not None:
+            self.timestamps = self.timestamps[keep]
+        merged = {"first": "kept the earliest of each", "last": "kept the latest of each",
+                  "sum": "summed the ratings (counted the rows, without ratings) of each",
+                  "mean": "averaged the ratings of each"}[self.duplicates]
+        warnings.warn(
+            f"{self.name}: {n_repeated:,} of {n:,} rows repeat a (user, item) pair; duplicates={self.duplicates!r} "
+            f"{merged} pair, leaving {len(keep):,} interactions. Pass duplicates='error' to refuse them, "
+            "or 'first', 'last', 'sum' or 'mean' to choose.",
+            UserWarning, stacklevel=4,
+        )
 
     @staticmethod
     def _check_size(label: str, size: int | None, ids: np.ndarray, column: str) -> int:
@@ -161,6 +265,8 @@ class Interactions:
         rows = np.asarray(rows)
         if rows.dtype == bool and len(rows) != len(self):
             raise ValueError(f"The boolean mask has {len(rows)} entries but there are {len(self)} interactions.")
+        # A mask or distinct positions of unique pairs are unique pairs: no need to look again.
+        unique = rows.dtype == bool or len(np.unique(rows)) == len(rows)
         return replace(
             self,
             users=self.users[rows],
@@ -169,6 +275,7 @@ class Interactions:
             timestamps=None if self.timestamps is None else self.timestamps[rows],
             name=name or self.name,
             _csr_cache={},
+            _unique_pairs=unique,
         )
 
     def copy(self) -> Interactions:
@@ -178,21 +285,16 @@ class Interactions:
     def to_csr(self, binary: bool = True) -> sp.csr_matrix:
         """The (n_users, n_items) matrix: ones for ``binary=True``, else the ratings.
 
-        Repeated (user, item) pairs keep one entry: with ``binary=True`` it is 1, otherwise the
-        last rating in the arrays' order. The result is cached; do not modify it in place.
+        Every (user, item) pair is unique (see ``duplicates``), so each row gives one entry. The
+        result is cached and read-only: ``X.data *= 5`` raises. Take ``X.copy()`` to change it.
         """
         key = "binary" if binary or self.ratings is None else "ratings"
         if key not in self._csr_cache:
             values = np.ones(len(self), dtype=np.float32) if key == "binary" else self.ratings
-            order = np.lexsort((np.arange(len(self))[::-1], self.items, self.users))
-            pairs = self.users[order] * np.int64(self.n_items) + self.items[order]
-            keep = np.ones(len(order), dtype=bool)
-            keep[1:] = pairs[1:] != pairs[:-1]  # first of each run is the last occurrence
-            order = order[keep]
-            matrix = sp.csr_matrix(
-                (values[order], (self.users[order], self.items[order])), shape=self.shape, dtype=np.float32
-            )
-            matrix.sort_indices()
+            matrix = sp.csr_matrix((values, (self.users, self.items)), shape=self.shape, dtype=np.float32)
+            matrix.sum_duplicates()  # sorts the indices; no pair repeats, so nothing is summed
+            for array in (matrix.data, matrix.indices, matrix.indptr):
+                array.flags.writeable = False
             self._csr_cache[key] = matrix
         return self._csr_cache[key]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_lib.data.interactions import Interactions
+from course_lib.data.interactions import DEFAULT_DUPLICATES, Interactions
 
 __all__ = [
     "ML_100K_GENRES",
@@ -422,6 +422,7 @@ def _assemble(
     genre_names: list[str] | None,
     genre_matrix: np.ndarray | None,
     users_table: pd.DataFrame | None = None,
+    duplicates: str = DEFAULT_DUPLICATES,
 ) -> Interactions:
     """Map raw ids to contiguous ids and align the metadata with them.
 
@@ -470,6 +471,7 @@ def _assemble(
         user_metadata=user_metadata,
         item_features=item_features,
         name=name,
+        duplicates=duplicates,
     )
 
 
@@ -477,7 +479,7 @@ def _assemble(
 _DAT_RATINGS = ("user", "item", "rating", "timestamp")
 
 
-def parse_movielens_100k(folder: str | Path, name: str = "ml-100k") -> Interactions:
+def parse_movielens_100k(folder: str | Path, name: str = "ml-100k", duplicates: str = DEFAULT_DUPLICATES) -> Interactions:
     """Read MovieLens 100K from ``u.data``, ``u.item`` and (when present) ``u.user``.
 
     Parameters
@@ -541,8 +543,7 @@ def parse_movielens_100k(folder: str | Path, name: str = "ml-100k") -> Interacti
         users_table = users.astype({"gender": str, "occupation": str, "zip_code": str})
     return _assemble(
         name, ratings["user"].to_numpy(), ratings["item"].to_numpy(), ratings["rating"].to_numpy(),
-        ratings["timestamp"].to_numpy(), items_table, list(ML_100K_GENRES), genre_matrix, users_table,
-    )
+        ratings["timestamp"].to_numpy(), items_table, list(ML_100K_GENRES), genre_matrix, users_table, duplicates=duplicates)
 
 
 def _read_dat_ratings(path: Path, encoding: str) -> pd.DataFrame:
@@ -581,7 +582,7 @@ def _movies_table(movies: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, list[
     return table, matrix, names
 
 
-def parse_movielens_1m(folder: str | Path, name: str = "ml-1m") -> Interactions:
+def parse_movielens_1m(folder: str | Path, name: str = "ml-1m", duplicates: str = DEFAULT_DUPLICATES) -> Interactions:
     """Read MovieLens 1M from ``ratings.dat``, ``movies.dat`` and (when present) ``users.dat``.
 
     Parameters
@@ -629,11 +630,10 @@ def parse_movielens_1m(folder: str | Path, name: str = "ml-1m") -> Interactions:
         )
     return _assemble(
         name, ratings["user"].to_numpy(), ratings["item"].to_numpy(), ratings["rating"].to_numpy(),
-        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix, users_table,
-    )
+        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix, users_table, duplicates=duplicates)
 
 
-def parse_movielens_10m(folder: str | Path, name: str = "ml-10m") -> Interactions:
+def parse_movielens_10m(folder: str | Path, name: str = "ml-10m", duplicates: str = DEFAULT_DUPLICATES) -> Interactions:
     """Read MovieLens 10M from ``ratings.dat`` and ``movies.dat`` (``::``-separated, half stars).
 
     Parameters
@@ -654,11 +654,10 @@ def parse_movielens_10m(folder: str | Path, name: str = "ml-10m") -> Interaction
     items_table, matrix, genre_names = _read_dat_movies(folder / "movies.dat", "utf-8", "latin-1")
     return _assemble(
         name, ratings["user"].to_numpy(), ratings["item"].to_numpy(), ratings["rating"].to_numpy(),
-        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix,
-    )
+        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix, duplicates=duplicates)
 
 
-def parse_movielens_csv(folder: str | Path, name: str = "ml-20m") -> Interactions:
+def parse_movielens_csv(folder: str | Path, name: str = "ml-20m", duplicates: str = DEFAULT_DUPLICATES) -> Interactions:
     """Read the CSV MovieLens sets (ml-20m, ml-latest-small) from ``ratings.csv`` and ``movies.csv``.
 
     Parameters
@@ -696,11 +695,10 @@ def parse_movielens_csv(folder: str | Path, name: str = "ml-20m") -> Interaction
     items_table, matrix, genre_names = _movies_table(movies.rename(columns={"movieId": "raw_item_id"}))
     return _assemble(
         name, ratings["userId"].to_numpy(), ratings["movieId"].to_numpy(), ratings["rating"].to_numpy(),
-        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix,
-    )
+        ratings["timestamp"].to_numpy(), items_table, genre_names, matrix, duplicates=duplicates)
 
 
-def parse_goodbooks_10k(folder: str | Path, name: str = "goodbooks-10k") -> Interactions:
+def parse_goodbooks_10k(folder: str | Path, name: str = "goodbooks-10k", duplicates: str = DEFAULT_DUPLICATES) -> Interactions:
     """Read goodbooks-10k from ``ratings.csv`` and ``books.csv``.
 
     Parameters
@@ -750,5 +748,4 @@ def parse_goodbooks_10k(folder: str | Path, name: str = "goodbooks-10k") -> Inte
         items_table["authors"] = books["authors"].astype(str).to_numpy()
     return _assemble(
         name, ratings["user_id"].to_numpy(), ratings["book_id"].to_numpy(), ratings["rating"].to_numpy(),
-        None, items_table, None, None,
-    )
+        None, items_table, None, None, duplicates=duplicates)

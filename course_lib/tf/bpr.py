@@ -66,6 +66,7 @@ class BPRNet(keras.Model):
 def _check_arguments(model: Any) -> None:
     check_hyperparameters(model, positive_ints=("embedding_dim", "epochs", "batch_size"),
                           positive_numbers=("learning_rate", "init_std"), non_negative_numbers=("l2",),
+                          non_negative_ints=("seed",),
                           choices={"optimizer": ("adam", "sgd")})
 
 
@@ -105,8 +106,9 @@ class BPRMF(TFRecommender):
         the validation) and, with ``validation``, ``validation_ndcg@10``.
         """
         _check_arguments(self)
+        device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         with tf.device(self.device_):
             self.network_ = BPRNet(self.n_users_, self.n_items_, self.embedding_dim, self.init_std, self.seed)
             if self.optimizer == "adam":  # torch's epsilon, so that both twins train alike

@@ -15,9 +15,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.closed_form import EASE_DENSE_COPIES, _check_positive, check_dense_memory, ease_inputs
+from course_lib.closed_form import (
+    EASE_DENSE_COPIES,
+    _check_positive,
+    check_dense_memory,
+    check_ease_inverse,
+    check_ease_system,
+    ease_inputs,
+)
 from course_lib.data.interactions import Interactions
 from course_lib.tf.training import TFRecommender, get_device
+from course_lib.validation import singular_system_error
 
 __all__ = ["EASENet", "EASE", "ease_weights"]
 
@@ -25,7 +33,12 @@ __all__ = ["EASENet", "EASE", "ease_weights"]
 def ease_weights(gram: tf.Tensor, l2_weight: float) -> tf.Tensor:
     """EASE's (I, I) weights from the (I, I) Gram matrix, on the current device."""
     regularized = gram + l2_weight * tf.eye(tf.shape(gram)[0], dtype=gram.dtype)
-    inverse = tf.linalg.inv(regularized)                                   # P, (I, I)
+    try:
+        inverse = tf.linalg.inv(regularized)                               # P, (I, I)
+    except tf.errors.InvalidArgumentError as error:                        # "Input is not invertible."
+        raise singular_system_error(l2_weight, int(gram.shape[0]), error.message.splitlines()[0]) from error
+    check_ease_inverse(tf.linalg.diag_part(inverse).numpy(), bool(tf.reduce_all(tf.math.is_finite(inverse))),
+                       l2_weight)
     weights = inverse / -tf.linalg.diag_part(inverse)[None, :]             # column j divided by -P_jj
     return tf.linalg.set_diag(weights, tf.zeros(tf.shape(gram)[0], dtype=gram.dtype))
 
@@ -62,13 +75,15 @@ class EASE(TFRecommender):
         _check_positive("l2_weight", self.l2_weight)
         name = self.dtype.name if isinstance(self.dtype, tf.dtypes.DType) else np.dtype(self.dtype).name
         if name not in ("float32", "float64"):
-            raise ValueError(f"`dtype` must be float32 or float64, got {self.dtype!r}.")
+            raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
+        device = get_device(self.device)
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         # TensorFlow reports no free GPU memory: the check covers the host, where the Gram matrix lives.
         self.memory_bytes_ = check_dense_memory(train.n_items, name, self.max_memory_bytes,
                                                 copies=EASE_DENSE_COPIES + 1)
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, name)
+        check_ease_system(gram, float(self.l2_weight), name)
         with tf.device(self.device_):
             self.network_ = EASENet(train.n_items, name)
             self.network_.item_weights.assign(ease_weights(tf.constant(gram), float(self.l2_weight)))

@@ -81,12 +81,13 @@ class BiasOnly(TFRecommender):
 
     def fit(self, train: Interactions, validation: Interactions | None = None, show_progress: bool = True) -> BiasOnly:
         check_rating_arguments(self)
-        train = self._start_fit(rating_data(train))
+        device = get_device(self.device)  # before any state changes
         if validation is not None:
             validation = rating_data(validation, "validation")
+        train = self._start_fit(rating_data(train))
         self.global_mean_ = float(np.mean(train.ratings))
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
-        self.device_ = get_device(self.device)
+        self.device_ = device
         with tf.device(self.device_):
             self.network_ = self._build(train)
             self.network_(tf.constant([0]), tf.constant([0]))  # create the variables

@@ -151,6 +151,9 @@ class TFSteps(TFRecommender):
     and ``_batch_loss(batch, training)``; batches are dicts of tensors.
     """
 
+    def _check_device(self) -> None:
+        get_device(self.device)
+
     def _build(self, train: Any) -> None:
         self.device_ = get_device(self.device)
         with tf.device(self.device_):

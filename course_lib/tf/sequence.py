@@ -197,6 +197,7 @@ class _SequenceRecommender(TFRecommender):
         per epoch and, given ``validation``, its MRR."""
         check_train(train)
         check_model_arguments(self)
+        get_device(self.device)  # an absent device is refused before any state changes
         self.n_items_, self.max_length_ = train.n_items, train.sequences.shape[1] - 1
         sequences = check_sequences(train.sequences, self.n_items_)
         self.device_ = get_device(self.device)

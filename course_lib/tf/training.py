@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.base import Recommender, minibatches, progress
+from course_lib.validation import check_weights, device_unavailable, parse_device
 
 __all__ = ["get_device", "TFRecommender", "minibatches", "progress"]
 
@@ -17,22 +18,19 @@ __all__ = ["get_device", "TFRecommender", "minibatches", "progress"]
 def get_device(device: str | None = None) -> str:
     """A TensorFlow device string: ``device`` if given, else the first GPU, else the CPU.
 
-    ``device`` may be written "cpu", "gpu", "GPU:1", "/GPU:0", "/device:GPU:0" or "cuda" (as for
-    the PyTorch twin); an unknown kind or a GPU that is not there gives a ValueError.
+    The spellings are those of ``course_lib.validation.parse_device`` (the same in both
+    frameworks: "cpu", "gpu", "GPU:1", "/GPU:0", "/device:GPU:0", "cuda"); an unknown spelling or
+    a device that is absent gives one short ValueError ("mps" is PyTorch's only).
     """
     if device is not None:
-        parts = str(device).strip().lstrip("/").split(":")
-        if parts[0].lower() == "device":  # "/device:GPU:0"
-            parts = parts[1:]
-        kind = {"cuda": "GPU"}.get(parts[0].lower(), parts[0].upper()) if parts else ""
-        index = parts[1] if len(parts) > 1 else "0"
-        if kind not in ("CPU", "GPU") or not index.isdigit() or len(parts) > 2:
-            raise ValueError(f"`device` must be 'cpu', 'gpu' or a TensorFlow device such as '/GPU:0', got {device!r}.")
-        if kind == "GPU" and len(tf.config.list_physical_devices("GPU")) <= int(index):
+        kind, index = parse_device(device)
+        if kind == "mps":
+            raise device_unavailable(device, "TensorFlow", "no Apple MPS device (MPS is PyTorch's)")
+        if kind == "gpu":
             found = len(tf.config.list_physical_devices("GPU"))
-            raise ValueError(f"device={device!r} was asked for, but TensorFlow sees "
-                             f"{'no GPU' if not found else f'only {found} GPU(s)'} here; use device='cpu'.")
-        return f"/{kind}:{index}"
+            if found <= index:
+                raise device_unavailable(device, "TensorFlow", "no GPU" if not found else f"only {found} GPU(s)")
+        return f"/{kind.upper()}:{index}"
     return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
 
 
@@ -60,17 +58,17 @@ class TFRecommender(Recommender):
         return weights
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load weights (as ``get_weights`` returns them, the PyTorch twin's keys and shapes).
+
+        Every key, shape and value is checked before any variable is assigned, so a refused dict
+        leaves the model as it was."""
         self._check_fitted()
         mapping = self._weight_map()
-        missing, unknown = sorted(set(mapping) - set(weights)), sorted(set(weights) - set(mapping))
-        if missing or unknown:
-            raise ValueError(f"Weights do not match this {type(self).__name__}: missing {missing}, unknown {unknown}.")
+        expected = {name: tuple(variable.shape)[::-1] if transpose else tuple(variable.shape)
+                    for name, (variable, transpose) in mapping.items()}
+        checked = check_weights(weights, expected, type(self).__name__)
         for name, (variable, transpose) in mapping.items():
-            value = np.asarray(weights[name])
-            value = value.T if transpose else value
-            if tuple(value.shape) != tuple(variable.shape):
-                shown = value.T.shape if transpose else value.shape
-                raise ValueError(f"Weight {name!r} has shape {shown}, expected the PyTorch twin's shape.")
+            value = checked[name].T if transpose else checked[name]
             variable.assign(value.astype(variable.dtype))
 
 

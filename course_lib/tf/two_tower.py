@@ -24,6 +24,14 @@ from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
 from course_lib.side_features import FeatureEncoder
 from course_lib.tf.training import TFRecommender, dense_weights, get_device, minibatches, progress
+from course_lib.validation import (
+    argument_error,
+    check_choice,
+    check_epochs,
+    check_integer,
+    check_integer_sequence,
+    check_number,
+)
 
 __all__ = ["Tower", "in_batch_softmax_loss", "ConcatMLPNet", "TwoTowerMLPNet", "TwoTowerRetrievalNet",
            "ConcatMLP", "TwoTowerMLP", "TwoTowerRetrieval"]
@@ -182,23 +190,24 @@ class TwoTowerRetrievalNet(keras.Model):
 
 def _positive_int(model: Any, *names: str) -> None:
     for name in names:
-        value = getattr(model, name)
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {name}={value!r}.")
+        if name == "epochs":
+            check_epochs(model.epochs)  # 0 means no training, as in every model
+        elif name == "seed":
+            check_integer(name, model.seed, minimum=0)
+        else:
+            check_integer(name, getattr(model, name), minimum=1)
 
 
 def _positive_number(model: Any, *names: str) -> None:
     for name in names:
-        value = getattr(model, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"`{name}` must be a positive number, got {name}={value!r}.")
+        check_number(name, getattr(model, name), minimum=0.0, minimum_open=True)
 
 
 def _widths(name: str, values: Any) -> tuple[int, ...]:
-    widths = tuple(values) if isinstance(values, (list, tuple)) else (values,)
-    if not widths or any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in widths):
-        raise ValueError(f"`{name}` must be a non-empty tuple of positive integers, got {name}={values!r}.")
-    return tuple(int(w) for w in widths)
+    widths = check_integer_sequence(name, values, minimum=1)
+    if not widths:
+        raise argument_error(name, "a non-empty sequence of positive integers", values)
+    return widths
 
 
 def _ids(values: Any) -> tf.Tensor:
@@ -232,13 +241,13 @@ class _Pointwise(TFRecommender):
 
     def fit(self, train: Interactions, show_progress: bool = True) -> _Pointwise:
         """Learn from ``train``; ``history_["loss"]`` holds the mean loss of each epoch."""
-        _positive_int(self, "embedding_dim", "n_negatives", "epochs", "batch_size")
+        _positive_int(self, "embedding_dim", "n_negatives", "epochs", "batch_size", "seed")
         _positive_number(self, "learning_rate")
         _widths("hidden_dims", self.hidden_dims)
-        if self.init not in ("he", "normal", "default"):
-            raise ValueError(f"`init` must be 'he', 'normal' or 'default', got init={self.init!r}.")
+        check_choice("init", self.init, ("he", "normal", "default"))
+        device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         with tf.device(self.device_):
             self.network_ = self._build()
             self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
@@ -375,13 +384,12 @@ class TwoTowerRetrieval(TFRecommender):
         return self.network_.weight_map()
 
     def _prepare(self, train: Interactions) -> None:
-        _positive_int(self, "embedding_dim", "feature_dim", "hidden_dim", "output_dim", "epochs", "batch_size")
+        _positive_int(self, "embedding_dim", "feature_dim", "hidden_dim", "output_dim", "epochs", "batch_size", "seed")
         _positive_number(self, "temperature", "learning_rate")
-        if not 0.0 <= self.item_id_dropout < 1.0:
-            raise ValueError(f"`item_id_dropout` must lie in [0, 1), got item_id_dropout={self.item_id_dropout!r}.")
+        check_number("item_id_dropout", self.item_id_dropout, 0.0, 1.0, maximum_open=True)
         if self.batch_size < 2:
-            raise ValueError(f"`batch_size` must be at least 2 (the other items of a batch are the negatives), "
-                             f"got batch_size={self.batch_size}.")
+            raise argument_error("batch_size", "at least 2", self.batch_size,
+                                 "The other items of a batch are the negatives.")
         self.encoder_ = FeatureEncoder().fit(train)
         self.user_codes_ = self.encoder_.encode_users(train)                    # (n_users, 3)
         genres, self.year_codes_ = self.encoder_.encode_items(train)           # (n_items, G), (n_items,)
@@ -398,9 +406,10 @@ class TwoTowerRetrieval(TFRecommender):
 
     def fit(self, train: Interactions, show_progress: bool = True) -> TwoTowerRetrieval:
         """Learn from ``train``; ``history_["loss"]`` holds the mean loss of each epoch."""
+        device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
         self._prepare(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         with tf.device(self.device_):
             self.network_ = TwoTowerRetrievalNet(
                 self.n_users_, self.n_items_, user_cardinalities=self.encoder_.user_cardinalities,

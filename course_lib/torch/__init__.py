@@ -7,6 +7,7 @@ Importing this package imports torch, and seeds it with the seed of the last
 from __future__ import annotations
 
 import os
+import warnings
 
 import torch
 
@@ -18,6 +19,12 @@ from course_lib.seeding import current_seed
 # COURSE_LIB_TORCH_THREADS to choose another number.
 _threads = os.environ.get("COURSE_LIB_TORCH_THREADS")
 torch.set_num_threads(int(_threads) if _threads else max(1, min(4, (os.cpu_count() or 2) // 2)))
+
+# An Interactions' arrays are read-only on purpose (a write raises instead of silently changing
+# every later model), and torch.as_tensor(train.users) warns about any read-only array. That
+# warning would greet every student whose exercise does exactly that; the tensors made that way
+# are read, never written in place, in the course.
+warnings.filterwarnings("ignore", message=r"The given NumPy array is not writable", category=UserWarning)
 
 if current_seed() is not None:
     torch.manual_seed(current_seed())

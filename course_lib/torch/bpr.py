@@ -60,6 +60,7 @@ class BPRNet(nn.Module):
 def _check_arguments(model: Any) -> None:
     check_hyperparameters(model, positive_ints=("embedding_dim", "epochs", "batch_size"),
                           positive_numbers=("learning_rate", "init_std"), non_negative_numbers=("l2",),
+                          non_negative_ints=("seed",),
                           choices={"optimizer": ("adam", "sgd")})
 
 
@@ -93,8 +94,9 @@ class BPRMF(TorchRecommender):
         the validation) and, with ``validation``, ``validation_ndcg@10``.
         """
         _check_arguments(self)
+        device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         self.network_ = BPRNet(self.n_users_, self.n_items_, self.embedding_dim, self.init_std, self.seed).to(self.device_)
         optimizer_class = torch.optim.Adam if self.optimizer == "adam" else torch.optim.SGD
         self.optimizer_ = optimizer_class(self.network_.parameters(), lr=self.learning_rate)

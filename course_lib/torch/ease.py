@@ -17,9 +17,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from course_lib.closed_form import EASE_DENSE_COPIES, _check_positive, check_dense_memory, ease_inputs
+from course_lib.closed_form import (
+    EASE_DENSE_COPIES,
+    _check_positive,
+    check_dense_memory,
+    check_ease_inverse,
+    check_ease_system,
+    ease_inputs,
+)
 from course_lib.data.interactions import Interactions
 from course_lib.torch.training import TorchRecommender, get_device
+from course_lib.validation import singular_system_error
 
 __all__ = ["EASENet", "EASE", "ease_weights"]
 
@@ -29,7 +37,11 @@ _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 def ease_weights(gram: Tensor, l2_weight: float) -> Tensor:
     """EASE's (I, I) weights from the (I, I) Gram matrix, on the Gram matrix's device."""
     regularized = gram + l2_weight * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-    inverse = torch.linalg.inv(regularized)                                # P, (I, I)
+    try:
+        inverse = torch.linalg.inv(regularized)                            # P, (I, I)
+    except torch.linalg.LinAlgError as error:
+        raise singular_system_error(l2_weight, gram.shape[0], str(error).splitlines()[0]) from error
+    check_ease_inverse(torch.diagonal(inverse).cpu().numpy(), bool(torch.isfinite(inverse).all()), l2_weight)
     weights = inverse / -torch.diagonal(inverse)[None, :]                  # column j divided by -P_jj
     weights.fill_diagonal_(0.0)
     return weights
@@ -66,9 +78,10 @@ class EASE(TorchRecommender):
         _check_positive("l2_weight", self.l2_weight)
         name = np.dtype(self.dtype).name if not isinstance(self.dtype, torch.dtype) else str(self.dtype)[6:]
         if name not in _DTYPES:
-            raise ValueError(f"`dtype` must be float32 or float64, got {self.dtype!r}.")
+            raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
+        device = get_device(self.device)
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         if self.device_.type == "mps" and name == "float64":  # Apple's GPU has no float64
             warnings.warn("Apple MPS has no float64: EASE computes in float32 on it (dtype='float32').", stacklevel=2)
             name = "float32"
@@ -79,6 +92,7 @@ class EASE(TorchRecommender):
             self.memory_bytes_ = check_dense_memory(train.n_items, name, self.max_memory_bytes,
                                                     copies=EASE_DENSE_COPIES + 1)
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, name)
+        check_ease_system(gram, float(self.l2_weight), name)
         self.network_ = EASENet(train.n_items, _DTYPES[name]).to(self.device_)
         with torch.no_grad():
             self.network_.item_weights.copy_(ease_weights(torch.as_tensor(gram, dtype=_DTYPES[name], device=self.device_),

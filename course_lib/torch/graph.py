@@ -24,6 +24,7 @@ from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
 from course_lib.torch.training import TorchRecommender, get_device, minibatches, progress
+from course_lib.validation import check_epochs, check_integer, check_number
 
 __all__ = ["propagate", "symmetric_sparse_mm", "LightGCNNet", "LightGCN"]
 
@@ -112,18 +113,16 @@ class LightGCN(TorchRecommender):
     # ------------------------------------------------------------------ set-up
     def _build(self, train: Interactions) -> Interactions:
         for name in ("embedding_dim", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"`{name}` must be at least 1, got {getattr(self, name)!r}.")
-        for name in ("n_layers", "epochs"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"`{name}` must be 0 or more, got {getattr(self, name)!r}.")
-        if not self.learning_rate > 0 or not self.l2_weight >= 0:
-            raise ValueError(f"`learning_rate` must be positive and `l2_weight` non-negative, got "
-                             f"{self.learning_rate!r} and {self.l2_weight!r}.")
-        if not 0 <= self.edge_dropout < 1:
-            raise ValueError(f"`edge_dropout` must be in [0, 1), got {self.edge_dropout!r}.")
+            check_integer(name, getattr(self, name), minimum=1)
+        check_integer("n_layers", self.n_layers, minimum=0)
+        check_epochs(self.epochs)
+        check_integer("seed", self.seed, minimum=0)
+        check_number("learning_rate", self.learning_rate, minimum=0.0, minimum_open=True)
+        check_number("l2_weight", self.l2_weight, minimum=0.0)
+        check_number("edge_dropout", self.edge_dropout, 0.0, 1.0, maximum_open=True)
+        device = get_device(self.device)
         train = self._start_fit(train)
-        self.device_ = get_device(self.device)
+        self.device_ = device
         self.rng_ = np.random.default_rng(self.seed)
         self.graph_ = normalized_adjacency(train).astype(np.float32)      # (N, N) SciPy COO
         self.adjacency_ = self._sparse(self.graph_.data)

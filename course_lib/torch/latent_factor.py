@@ -79,12 +79,13 @@ class BiasOnly(TorchRecommender):
 
     def fit(self, train: Interactions, validation: Interactions | None = None, show_progress: bool = True) -> BiasOnly:
         check_rating_arguments(self)
-        train = self._start_fit(rating_data(train))
+        device = get_device(self.device)  # before any state changes
         if validation is not None:
             validation = rating_data(validation, "validation")
+        train = self._start_fit(rating_data(train))
         self.global_mean_ = float(np.mean(train.ratings))
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
-        self.device_ = get_device(self.device)
+        self.device_ = device
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.network_ = self._build(train).to(self.device_)

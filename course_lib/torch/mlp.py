@@ -113,7 +113,7 @@ class NeuMFNet(nn.Module):
             self.feature_user = _embedding(n_users, embedding_dim)
             self.feature_projection = _linear(item_features.shape[1], embedding_dim)
             # not a weight: kept out of the state_dict, so the weight keys match the TF twin's
-            self.register_buffer("item_features", torch.as_tensor(item_features), persistent=False)
+            self.register_buffer("item_features", torch.tensor(np.asarray(item_features)), persistent=False)
             width += embedding_dim
         self.output = _linear(width, 1)
         self.dropout = dropout
@@ -138,6 +138,9 @@ class TorchSteps(TorchRecommender):
 
     A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``.
     """
+
+    def _check_device(self) -> None:
+        get_device(self.device)
 
     def _build(self, train: Any) -> None:
         self.device_ = get_device(self.device)

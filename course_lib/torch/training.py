@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from course_lib.base import Recommender, minibatches, progress
+from course_lib.validation import check_weights, device_unavailable, parse_device
 
 __all__ = ["get_device", "TorchRecommender", "minibatches", "progress"]
 
@@ -17,15 +18,22 @@ __all__ = ["get_device", "TorchRecommender", "minibatches", "progress"]
 def get_device(device: str | torch.device | None = None) -> torch.device:
     """``device`` if given, else CUDA, then Apple MPS, then the CPU.
 
-    A device that is asked for but absent gives a ValueError that says which are available.
+    The spellings are those of ``course_lib.validation.parse_device`` (the same in both
+    frameworks: "cpu", "cuda", "cuda:1", "gpu", "mps", "/GPU:0"); an unknown spelling or a device
+    that is absent gives one short ValueError.
     """
     if device is not None:
-        device = torch.device(device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device='cuda' was asked for, but PyTorch sees no CUDA GPU here; use device='cpu'.")
-        if device.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
-            raise ValueError("device='mps' was asked for, but Apple MPS is not available here; use device='cpu'.")
-        return device
+        kind, index = parse_device(device)
+        if kind == "gpu":
+            found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            if found <= index:
+                raise device_unavailable(device, "PyTorch", "no CUDA GPU" if not found else f"only {found} CUDA GPU(s)")
+            return torch.device("cuda", index)
+        if kind == "mps":
+            if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()) or index > 0:
+                raise device_unavailable(device, "PyTorch", "no Apple MPS device (MPS is not available)")
+            return torch.device("mps")
+        return torch.device("cpu")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
@@ -48,15 +56,17 @@ class TorchRecommender(Recommender):
         return {name: value.detach().cpu().numpy().copy() for name, value in self.network_.state_dict().items()}
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Load weights (as ``get_weights`` returns them); every key, shape and value is checked
+        before any is assigned, so a refused dict leaves the model as it was."""
         self._check_fitted()
         own = self.network_.state_dict()
-        missing, unknown = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
-        if missing or unknown:
-            raise ValueError(f"Weights do not match this {type(self).__name__}: missing {missing}, unknown {unknown}.")
-        for name, value in weights.items():
-            if tuple(np.shape(value)) != tuple(own[name].shape):
-                raise ValueError(f"Weight {name!r} has shape {np.shape(value)}, expected {tuple(own[name].shape)}.")
-        self.network_.load_state_dict({k: torch.as_tensor(np.asarray(v), dtype=own[k].dtype, device=own[k].device) for k, v in weights.items()})
+        checked = check_weights(weights, {name: tuple(value.shape) for name, value in own.items()},
+                                type(self).__name__)
+        self.network_.load_state_dict({k: torch.tensor(v, dtype=own[k].dtype, device=own[k].device)
+                                       for k, v in checked.items()})
 
     def _tensor(self, values: Any, dtype: torch.dtype = torch.long) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(values), dtype=dtype, device=self.device_)
+        array = np.asarray(values)
+        if not array.flags.writeable:  # the data's arrays are read-only; torch wants to own a writable one
+            array = array.copy()
+        return torch.as_tensor(array, dtype=dtype, device=self.device_)

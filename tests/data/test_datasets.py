@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 import socket
 import threading
 import time
@@ -130,6 +131,12 @@ def write_files(folder: Path, files: dict[str, str], encoding: str = "utf-8") ->
     return folder
 
 
+def load_cut(name: str, **kwargs) -> Interactions:
+    """The invented files are a few rows: a deliberate cut, which must be asked for and warns."""
+    with pytest.warns(UserWarning, match=r"partial=True.*not the published"):
+        return load_dataset(name, download=False, partial=True, **kwargs)
+
+
 def assert_contiguous(data: Interactions) -> None:
     assert data.users.min() == 0 and data.users.max() == data.n_users - 1
     assert data.items.min() == 0 and data.items.max() == data.n_items - 1
@@ -169,7 +176,7 @@ def test_registry_entries_are_complete() -> None:
 
 def test_ml_100k_native_files(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
-    data = load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    data = load_cut("ml-100k", data_dir=tmp_path)
 
     assert data.name == "ml-100k"
     assert (data.n_users, data.n_items, len(data)) == (3, 3, 5)
@@ -205,13 +212,13 @@ def test_ml_100k_native_files(tmp_path: Path) -> None:
 def test_ml_100k_without_u_user_has_no_user_metadata(tmp_path: Path) -> None:
     files = {k: v for k, v in ML_100K_FILES.items() if k != "u.user"}
     write_files(tmp_path / "ml-100k", files, "latin-1")
-    data = load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    data = load_cut("ml-100k", data_dir=tmp_path)
     assert data.user_metadata is None and len(data) == 5
 
 
 def test_ml_1m_native_files(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-1m", ML_1M_FILES, "latin-1")
-    data = load_dataset("ml-1m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-1m", data_dir=tmp_path)
 
     assert (data.n_users, data.n_items, len(data)) == (2, 3, 4)
     assert_contiguous(data)
@@ -237,7 +244,7 @@ def test_ml_1m_native_files(tmp_path: Path) -> None:
 
 def test_ml_10m_read_from_archive_folder_name(tmp_path: Path) -> None:
     write_files(tmp_path / "ml-10M100K", ML_10M_FILES)
-    data = load_dataset("ml-10m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-10m", data_dir=tmp_path)
     assert data.name == "ml-10m"
     assert (data.n_users, data.n_items, len(data)) == (2, 2, 3)
     assert_contiguous(data)
@@ -251,7 +258,7 @@ def test_ml_10m_read_from_archive_folder_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["ml-20m", "ml-latest-small"])
 def test_movielens_csv_sets(tmp_path: Path, name: str) -> None:
     write_files(tmp_path / name, ML_CSV_FILES)
-    data = load_dataset(name, data_dir=tmp_path, download=False)
+    data = load_cut(name, data_dir=tmp_path)
     assert data.name == name
     assert (data.n_users, data.n_items, len(data)) == (2, 3, 4)
     assert_contiguous(data)
@@ -268,7 +275,7 @@ def test_no_genres_listed_and_series_years(tmp_path: Path) -> None:
     files = dict(ML_CSV_FILES)
     files["ratings.csv"] += "9,5000,4.0,1260759300\n9,6000,4.0,1260759301\n"
     write_files(tmp_path / "ml-20m", files)
-    data = load_dataset("ml-20m", data_dir=tmp_path, download=False)
+    data = load_cut("ml-20m", data_dir=tmp_path)
     metadata = data.item_metadata.set_index("raw_item_id")
     assert metadata.loc[5000, "genres"] == "" and metadata.loc[6000, "year"] == 2007.0
     assert "(no genres listed)" not in metadata.attrs["genres"]
@@ -277,7 +284,7 @@ def test_no_genres_listed_and_series_years(tmp_path: Path) -> None:
 
 def test_goodbooks_10k(tmp_path: Path) -> None:
     write_files(tmp_path / "goodbooks-10k", GOODBOOKS_FILES)
-    data = load_dataset("goodbooks-10k", data_dir=tmp_path, download=False)
+    data = load_cut("goodbooks-10k", data_dir=tmp_path)
     assert (data.n_users, data.n_items, len(data)) == (2, 2, 3)
     assert_contiguous(data)
     assert data.timestamps is None and data.item_features is None
@@ -290,11 +297,11 @@ def test_goodbooks_10k(tmp_path: Path) -> None:
 
 
 def test_data_dir_may_be_the_set_folder_itself_and_env_variable(tmp_path: Path, monkeypatch) -> None:
-    folder = write_files(tmp_path / "somewhere", ML_100K_FILES, "latin-1")
-    assert len(load_dataset("ml-100k", data_dir=folder, download=False)) == 5
+    folder = write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
+    assert len(load_cut("ml-100k", data_dir=folder)) == 5
     monkeypatch.setenv("COURSE_LIB_DATA", str(tmp_path / "root"))
     write_files(tmp_path / "root" / "ml-100k", ML_100K_FILES, "latin-1")
-    assert load_dataset("ML_100K", download=False).n_items == 3
+    assert load_cut("ML_100K").n_items == 3
 
 
 # ------------------------------------------------------------------------ malformed files
@@ -478,7 +485,9 @@ def bounded_downloads(monkeypatch):
 
 
 def _serve_registry_entry(monkeypatch, url: str, known_hash: str = ARCHIVE_MD5) -> None:
-    entry = dataclasses.replace(REGISTRY["ml-100k"], url=url, known_hash=known_hash)
+    # The served archive is the invented one: its own published facts (5 ratings, 3 users, 3 items).
+    published = dataclasses.replace(REGISTRY["ml-100k"].published, rows=5, users=3, items=3)
+    entry = dataclasses.replace(REGISTRY["ml-100k"], url=url, known_hash=known_hash, published=published)
     monkeypatch.setitem(REGISTRY, "ml-100k", entry)
 
 
@@ -522,7 +531,7 @@ def test_wrong_hash_leaves_nothing(tmp_path: Path, monkeypatch, bounded_download
         with pytest.raises(DatasetNotFoundError, match="checksum") as caught:
             load_dataset("ml-100k", data_dir=root)
     assert server.requests == ["/ml-100k.zip"]
-    assert list(root.iterdir()) == []  # no <name> folder, no zip, no temporary leftovers
+    assert not root.exists()  # data_dir not even created: no <name> folder, no zip, no temporary leftovers
     assert server.url() in str(caught.value)
 
 
@@ -533,7 +542,7 @@ def test_cut_off_transfer_leaves_nothing(tmp_path: Path, monkeypatch, bounded_do
         _serve_registry_entry(monkeypatch, server.url())
         with pytest.raises(DatasetNotFoundError, match="cut off") as caught:
             load_dataset("ml-100k", data_dir=root)
-    assert list(root.iterdir()) == []
+    assert not root.exists()
     assert str(root / "ml-100k") in str(caught.value)
 
 
@@ -618,3 +627,168 @@ def test_real_movielens_100k() -> None:
     assert titles.loc[1] == "Toy Story (1995)"
     assert data.item_metadata["year"].notna().sum() >= 1680
     assert data.user_metadata is not None and len(data.user_metadata) == 943
+
+
+# ----------------------------------------------------------------------- complete or refused
+def _facts_of_the_invented_ml_100k(monkeypatch, **changes) -> None:
+    """The registry entry of ml-100k with the published facts of the invented files (5 ratings)."""
+    published = dataclasses.replace(REGISTRY["ml-100k"].published, **{"rows": 5, "users": 3, "items": 3, **changes})
+    monkeypatch.setitem(REGISTRY, "ml-100k", dataclasses.replace(REGISTRY["ml-100k"], published=published))
+
+
+def _write_ml_100k(folder: Path, ratings: str) -> Path:
+    return write_files(folder, {**ML_100K_FILES, "u.data": ratings}, "latin-1")
+
+
+def test_every_registered_set_knows_its_published_size_and_ranges() -> None:
+    for name, info in REGISTRY.items():
+        facts = info.published
+        assert facts is not None and facts.rows > 0 and facts.users > 0 and facts.items > 0, name
+        assert 0 < facts.rating_min < facts.rating_max and facts.rating_step > 0, name
+    assert (REGISTRY["ml-100k"].published.rows, REGISTRY["ml-100k"].published.users,
+            REGISTRY["ml-100k"].published.items) == (100_000, 943, 1_682)
+
+
+def test_the_complete_invented_set_loads_without_a_word(tmp_path: Path, monkeypatch, recwarn) -> None:
+    _facts_of_the_invented_ml_100k(monkeypatch)
+    write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
+    assert len(load_dataset("ml-100k", data_dir=tmp_path, download=False)) == 5
+    assert not recwarn.list
+
+
+def test_a_file_cut_at_a_line_end_is_refused_naming_file_expected_and_found(tmp_path: Path, monkeypatch) -> None:
+    _facts_of_the_invented_ml_100k(monkeypatch)
+    cut = "".join(ML_100K_FILES["u.data"].splitlines(keepends=True)[:3])
+    folder = _write_ml_100k(tmp_path / "ml-100k", cut)
+    with pytest.raises(datasets.DatasetIntegrityError) as caught:
+        load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    message = str(caught.value)
+    assert message.startswith(f"{folder / 'u.data'} does not hold the published ml-100k")
+    assert "expected 5 ratings by 3 users of 3 items, found 3 ratings by 2 users of 2 items" in message
+    assert "partial=True" in message
+    # the deliberate cut: asked for explicitly, and it warns
+    with pytest.warns(UserWarning, match=r"partial=True.*holds 3 ratings by 2 users of 2 items, not the published"):
+        data = load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+    assert len(data) == 3
+
+
+def test_a_file_cut_inside_its_last_timestamp_is_refused_even_as_a_cut(tmp_path: Path, monkeypatch) -> None:
+    _facts_of_the_invented_ml_100k(monkeypatch)
+    folder = _write_ml_100k(tmp_path / "ml-100k", ML_100K_FILES["u.data"][:-7])  # "...\t881250953\n" -> "\t881"
+    assert (folder / "u.data").read_text().endswith("\t881")
+    for partial in (False, True):
+        with pytest.raises(datasets.DatasetIntegrityError, match=r"u\.data: the timestamps of ml-100k lie from "
+                                                                 r"1997-09-18 to 1998-04-24 .* \(found 881\)"):
+            load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=partial)
+
+
+def test_a_rating_outside_the_published_scale_is_refused(tmp_path: Path, monkeypatch) -> None:
+    _facts_of_the_invented_ml_100k(monkeypatch)
+    for bad, shown in (("50", "50"), ("3.5", "3.5"), ("0", "0")):
+        _write_ml_100k(tmp_path / "ml-100k", ML_100K_FILES["u.data"].replace("7\t30\t1\t", f"7\t30\t{bad}\t"))
+        with pytest.raises(datasets.DatasetIntegrityError, match=rf"the ratings of ml-100k are 1 to 5 in steps of 1, "
+                                                                 rf"but 1 rating\(s\) are not \(found {shown}\)"):
+            load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+
+
+def test_more_than_the_published_set_is_another_set_even_as_a_cut(tmp_path: Path, monkeypatch) -> None:
+    _facts_of_the_invented_ml_100k(monkeypatch, rows=4)
+    write_files(tmp_path / "ml-100k", ML_100K_FILES, "latin-1")
+    with pytest.raises(datasets.DatasetIntegrityError, match="more than it holds"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+
+
+def test_another_sets_files_are_never_taken_for_the_set(tmp_path: Path) -> None:
+    # ml-latest-small's kind of files at the top of data_dir: not taken as ml-20m (not its folder) ...
+    write_files(tmp_path, ML_CSV_FILES)
+    with pytest.raises(DatasetNotFoundError, match="not on this computer"):
+        load_dataset("ml-20m", data_dir=tmp_path, download=False)
+    with pytest.raises(DatasetNotFoundError):
+        load_dataset("ml-20m", data_dir=tmp_path / "ml-latest-small", download=False)
+    # ... and in its folder, the published facts tell them apart: not 20,000,263 ratings
+    write_files(tmp_path / "ml-20m", ML_CSV_FILES)
+    with pytest.raises(datasets.DatasetIntegrityError, match=r"expected 20,000,263 ratings by 138,493 users of "
+                                                             r"26,744 items, found 4 ratings by 2 users of 3 items"):
+        load_dataset("ml-20m", data_dir=tmp_path, download=False)
+
+
+def test_a_zip_lying_unzipped_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "ml-100k.zip").write_bytes(ARCHIVE)
+    with pytest.raises(DatasetNotFoundError, match=r"The archive .*ml-100k\.zip is there but was never unzipped: "
+                                                   r"unzip it inside"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    with pytest.raises(DatasetNotFoundError, match=rf"looked in {re.escape(str(tmp_path / 'ml-100k'))}\)"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False)
+
+
+def test_duplicates_policy_reaches_the_loader(tmp_path: Path) -> None:
+    repeated = ML_100K_FILES["u.data"] + "7\t30\t5\t881250960\n"  # user 7 rates item 30 again, later
+    _write_ml_100k(tmp_path / "ml-100k", repeated)
+    with pytest.raises(ValueError, match=r"1 rows repeat a \(user, item\) pair"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True, duplicates="error")
+    with pytest.warns(UserWarning, match="duplicates='last'"), pytest.warns(UserWarning, match="partial=True"):
+        data = load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+    assert len(data) == 5 and (7, 30, 5.0) in raw_triples(data)
+    with pytest.raises(ValueError, match="`duplicates` must be one of"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False, duplicates="drop")
+
+
+@pytest.mark.network
+def test_a_mistyped_data_dir_is_not_created_by_a_failed_download(tmp_path: Path, monkeypatch, bounded_downloads) -> None:
+    _serve_registry_entry(monkeypatch, f"http://127.0.0.1:{_closed_port()}/ml-100k.zip")
+    mistyped = tmp_path / "dtaa" / "sets"
+    with pytest.raises(DatasetNotFoundError, match="could not connect"):
+        load_dataset("ml-100k", data_dir=mistyped)
+    assert not (tmp_path / "dtaa").exists()
+
+
+@pytest.mark.network
+def test_the_users_empty_folder_survives_a_failed_download_and_is_filled_by_a_good_one(
+        tmp_path: Path, monkeypatch, bounded_downloads) -> None:
+    (tmp_path / "ml-100k").mkdir()
+    _serve_registry_entry(monkeypatch, f"http://127.0.0.1:{_closed_port()}/ml-100k.zip")
+    with pytest.raises(DatasetNotFoundError):
+        load_dataset("ml-100k", data_dir=tmp_path)
+    assert (tmp_path / "ml-100k").is_dir()  # not removed
+    with ArchiveServer(ARCHIVE) as server:
+        _serve_registry_entry(monkeypatch, server.url())
+        data = load_dataset("ml-100k", data_dir=tmp_path)
+    assert len(data) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ml-100k"]
+
+
+def test_half_of_the_real_movielens_100k_is_refused(tmp_path: Path) -> None:
+    source = _real_data_root() / "ml-100k"
+    if not (source / "u.data").is_file():
+        pytest.skip(f"The real MovieLens 100K is not on this machine: looked for {source / 'u.data'}.")
+    lines = (source / "u.data").read_bytes().splitlines(keepends=True)
+    folder = tmp_path / "ml-100k"  # a cut copy, written here and removed with tmp_path: never committed
+    folder.mkdir()
+    (folder / "u.data").write_bytes(b"".join(lines[:50_000]))
+    (folder / "u.item").write_bytes((source / "u.item").read_bytes())
+    with pytest.raises(datasets.DatasetIntegrityError, match=r"expected 100,000 ratings by 943 users of 1,682 items, "
+                                                             r"found 50,000 ratings"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False)
+    (folder / "u.data").write_bytes(b"".join(lines[:-1]) + lines[-1][:-7])  # cut inside the last timestamp
+    with pytest.raises(datasets.DatasetIntegrityError, match="timestamps"):
+        load_dataset("ml-100k", data_dir=tmp_path, download=False, partial=True)
+
+
+@pytest.mark.network
+def test_a_failure_at_the_final_rename_gives_back_the_users_folder_and_creates_nothing(
+        tmp_path: Path, monkeypatch, bounded_downloads) -> None:
+    (tmp_path / "mine" / "ml-100k").mkdir(parents=True)
+
+    def refused(source, destination):
+        raise PermissionError(13, "Permission denied", str(destination))
+
+    monkeypatch.setattr(datasets.os, "replace", refused)
+    with ArchiveServer(ARCHIVE) as server:
+        _serve_registry_entry(monkeypatch, server.url())
+        with pytest.raises(DatasetNotFoundError, match="could not write the files"):
+            load_dataset("ml-100k", data_dir=tmp_path / "mine")
+        with pytest.raises(DatasetNotFoundError, match="could not write the files"):
+            load_dataset("ml-100k", data_dir=tmp_path / "new" / "root")
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["ml-100k"]  # empty, as the user made it
+    assert not any((tmp_path / "mine" / "ml-100k").iterdir())
+    assert not (tmp_path / "new").exists()

@@ -83,7 +83,8 @@ def test_sizes_inferred_or_kept():
 # ------------------------------------------------------------------ to_csr
 def test_to_csr_binary_and_ratings_with_duplicates():
     # (0, 2) appears twice with ratings 1 then 5; (1, 1) twice with 3 then 4
-    data = Interactions(users=[0, 0, 1, 1, 0], items=[2, 0, 1, 1, 2], ratings=[1, 2, 3, 4, 5], n_users=3, n_items=4)
+    with pytest.warns(UserWarning, match="2 of 5 rows repeat"):
+        data = Interactions(users=[0, 0, 1, 1, 0], items=[2, 0, 1, 1, 2], ratings=[1, 2, 3, 4, 5], n_users=3, n_items=4)
     binary = data.to_csr()
     assert sp.issparse(binary) and binary.shape == (3, 4)
     np.testing.assert_array_equal(binary.toarray(), [[1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]])
@@ -93,7 +94,8 @@ def test_to_csr_binary_and_ratings_with_duplicates():
     np.testing.assert_array_equal(rated.toarray(), [[2, 0, 5, 0], [0, 4, 0, 0], [0, 0, 0, 0]])  # last rating wins
     assert data.to_csr() is binary  # cached
     # without ratings, binary=False gives the binary matrix
-    plain = Interactions(users=[0, 0], items=[1, 1])
+    with pytest.warns(UserWarning, match="1 of 2 rows repeat"):
+        plain = Interactions(users=[0, 0], items=[1, 1])
     np.testing.assert_array_equal(plain.to_csr(binary=False).toarray(), [[0, 1]])
 
 
@@ -101,7 +103,7 @@ def test_to_csr_binary_and_ratings_with_duplicates():
 def _raw_frame() -> pd.DataFrame:
     return pd.DataFrame({
         "user": ["bob", "amy", "cat", "amy", "bob"],
-        "item": [30, 10, 20, 10, 20],
+        "item": [30, 10, 20, 30, 20],  # every (user, item) pair once
         "rating": [3.5, 4.0, 1.0, 5.0, 2.5],
         "timestamp": [100, 50, 70, 90, 60],
     })
@@ -112,7 +114,7 @@ def test_from_dataframe_maps_raw_ids_in_sorted_order():
     assert data.raw_user_ids.tolist() == ["amy", "bob", "cat"]
     assert data.raw_item_ids.tolist() == [10, 20, 30]
     assert data.users.tolist() == [1, 0, 2, 0, 1]
-    assert data.items.tolist() == [2, 0, 1, 0, 1]
+    assert data.items.tolist() == [2, 0, 1, 2, 1]
     np.testing.assert_allclose(data.ratings, [3.5, 4.0, 1.0, 5.0, 2.5])
     assert data.timestamps.tolist() == [100, 50, 70, 90, 60]
     assert data.shape == (3, 3) and data.name == "toy"
@@ -148,20 +150,21 @@ def test_subset_keeps_catalogue_and_columns():
     data = Interactions.from_dataframe(_raw_frame())
     part = data.subset(np.array([False, True, False, True, False]), name="part")
     assert part.shape == data.shape == (3, 3)  # user 0 ("amy") only, but the catalogue stays
-    assert part.users.tolist() == [0, 0] and part.items.tolist() == [0, 0]
+    assert part.users.tolist() == [0, 0] and part.items.tolist() == [0, 2]
     np.testing.assert_allclose(part.ratings, [4.0, 5.0])
     assert part.timestamps.tolist() == [50, 90]
     assert part.raw_item_ids.tolist() == [10, 20, 30] and part.name == "part"
-    assert part.to_csr().shape == (3, 3) and part.to_csr().nnz == 1
+    assert part.to_csr().shape == (3, 3) and part.to_csr().nnz == 2
     by_position = data.subset(np.array([4, 0]))
     assert by_position.users.tolist() == [1, 1] and by_position.items.tolist() == [1, 2]
     assert by_position.shape == (3, 3) and by_position.name == data.name
     with pytest.raises(ValueError, match="mask has 2 entries"):
         data.subset(np.array([True, False]))
-    # the copy is independent of the original's arrays
+    # the arrays are read-only: a write raises instead of changing the original through a copy
     copy = data.copy()
-    copy.users[0] = 2
-    assert data.users[0] == 1
+    with pytest.raises(ValueError, match="read-only"):
+        copy.users[0] = 2
+    assert data.users[0] == 1 and copy.users is not data.users
 
 
 # ------------------------------------------------------------------ sequences
@@ -259,3 +262,124 @@ def test_gini_hand_cases():
     for _ in range(5):
         values = rng.integers(0, 20, size=12)
         assert gini(values) == pytest.approx(_gini_by_pairs(values), abs=1e-12)
+
+
+# ------------------------------------------------------------------ repeated (user, item) pairs
+def _repeated(**kwargs) -> Interactions:
+    # (0, 2) three times: rows 0, 2, 4 with ratings 1, 3, 5 at times 30, 10, 20; (1, 1) twice: rows 1, 3
+    return Interactions(users=[0, 1, 0, 1, 0, 2], items=[2, 1, 2, 1, 2, 0], ratings=[1, 2, 3, 4, 5, 4],
+                        timestamps=[30, 5, 10, 6, 20, 1], n_users=3, n_items=3, **kwargs)
+
+
+def _rows(data: Interactions) -> list[tuple]:
+    return [tuple(row) for row in data.to_dataframe().itertuples(index=False)]
+
+
+def test_duplicates_error_names_pairs_rows_and_the_choices():
+    with pytest.raises(ValueError) as caught:
+        _repeated(duplicates="error")
+    message = str(caught.value)
+    assert message.startswith("3 rows repeat a (user, item) pair already present")
+    assert "(user 0, item 2) at rows 0, 2, 4" in message and "(user 1, item 1) at rows 1, 3" in message
+    assert "duplicates='first' | 'last' | 'sum' | 'mean'" in message
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    # kept rows stay in their original order; "first"/"last" go by timestamp, not by row
+    ("first", [(1, 1, 2.0, 5), (0, 2, 3.0, 10), (2, 0, 4.0, 1)]),
+    ("last", [(0, 2, 1.0, 30), (1, 1, 4.0, 6), (2, 0, 4.0, 1)]),
+    ("sum", [(0, 2, 9.0, 30), (1, 1, 6.0, 6), (2, 0, 4.0, 1)]),
+    ("mean", [(0, 2, 3.0, 30), (1, 1, 3.0, 6), (2, 0, 4.0, 1)]),
+])
+def test_duplicates_policies_merge_and_warn_with_the_count(policy, expected):
+    with pytest.warns(UserWarning, match=rf"3 of 6 rows repeat a \(user, item\) pair; duplicates='{policy}'.*"
+                                         r"leaving 3 interactions"):
+        data = _repeated(duplicates=policy)
+    assert _rows(data) == expected
+    assert len(data) == data.to_csr().nnz == 3  # len() counts pairs
+
+
+def test_the_default_keeps_the_latest_and_without_timestamps_the_last_row():
+    with pytest.warns(UserWarning, match="duplicates='last'"):
+        data = Interactions(users=[0, 0, 0], items=[1, 1, 2], ratings=[5, 2, 3])
+    assert data.duplicates == "last" and _rows(data) == [(0, 1, 2.0), (0, 2, 3.0)]
+    with pytest.warns(UserWarning, match="duplicates='first'"):
+        first = Interactions(users=[0, 0, 0], items=[1, 1, 2], ratings=[5, 2, 3], duplicates="first")
+    assert _rows(first) == [(0, 1, 5.0), (0, 2, 3.0)]
+
+
+def test_sum_without_ratings_counts_the_repeated_clicks():
+    with pytest.warns(UserWarning, match="2 of 5 rows"):
+        clicks = Interactions(users=[0, 0, 1, 0, 1], items=[3, 3, 0, 3, 1], duplicates="sum")
+    assert _rows(clicks) == [(1, 0, 1.0), (0, 3, 3.0), (1, 1, 1.0)]  # each pair where it last occurred
+    with pytest.warns(UserWarning):
+        plain = Interactions(users=[0, 0], items=[3, 3], duplicates="mean")
+    assert plain.ratings is None and len(plain) == 1
+
+
+def test_no_duplicates_no_warning_and_unknown_policy(recwarn):
+    data = Interactions(users=[0, 1, 0], items=[1, 1, 0], duplicates="error")
+    assert len(data) == 3 and not recwarn.list
+    with pytest.raises(ValueError, match=r"`duplicates` must be one of 'error', 'first', 'last', 'sum', 'mean', "
+                                         r"got duplicates='drop'\."):
+        Interactions(users=[0], items=[1], duplicates="drop")
+
+
+def test_from_dataframe_passes_the_policy_and_subsets_stay_unique():
+    frame = pd.DataFrame({"user": ["a", "a", "b"], "item": [1, 1, 2], "rating": [1.0, 3.0, 2.0]})
+    with pytest.raises(ValueError, match="1 rows repeat"):
+        Interactions.from_dataframe(frame, duplicates="error")
+    with pytest.warns(UserWarning, match="duplicates='mean'"):
+        data = Interactions.from_dataframe(frame, duplicates="mean")
+    assert data.ratings.tolist() == [2.0, 2.0]
+    # positions that repeat a row make a repeated pair: the container's policy applies again
+    with pytest.warns(UserWarning, match="1 of 3 rows repeat"):
+        doubled = data.subset(np.array([0, 0, 1]))
+    assert len(doubled) == 2
+
+
+# ------------------------------------------------------------------ nothing mutable handed out
+def test_to_csr_and_the_arrays_are_read_only():
+    data = Interactions(users=[0, 1, 2], items=[1, 0, 1], ratings=[1, 2, 3])
+    for binary in (True, False):
+        matrix = data.to_csr(binary=binary)
+        for array in (matrix.data, matrix.indices, matrix.indptr):
+            with pytest.raises(ValueError, match="read-only"):
+                array[...] = 0
+        with pytest.raises(ValueError, match="read-only"):
+            matrix.data *= 5
+    for column in ("users", "items", "ratings"):
+        with pytest.raises(ValueError, match="read-only"):
+            getattr(data, column)[0] = 9
+    # a copy is the way to change it, and it leaves the cache alone
+    changed = data.to_csr(binary=False).copy()
+    changed.data *= 5
+    assert data.to_csr(binary=False).data.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_the_caller_arrays_are_copied():
+    users, ratings = np.array([0, 1]), np.array([1.0, 2.0])
+    data = Interactions(users=users, items=[0, 0], ratings=ratings)
+    users[0], ratings[0] = 1, 50.0  # the student's arrays change later
+    assert data.users.tolist() == [0, 1] and data.ratings.tolist() == [1.0, 2.0]
+    features = np.eye(2, dtype=np.float32)
+    with_features = Interactions(users=[0], items=[1], item_features=features)
+    features[0, 0] = 9
+    assert with_features.item_features[0, 0] == 1.0 and not with_features.item_features.flags.writeable
+
+
+def test_writing_to_to_csr_cannot_change_a_later_model():
+    from course_lib import ItemKNN, Popularity
+    from course_lib.closed_form import EASE
+
+    rng = np.random.default_rng(0)
+    users, items = np.nonzero(rng.random((40, 25)) < 0.3)
+    data = Interactions(users=users, items=items, n_users=40, n_items=25)
+    before = {cls.__name__: cls().fit(data).score(np.arange(40)) for cls in (Popularity, ItemKNN, EASE)}
+    matrix = data.to_csr()
+    with pytest.raises(ValueError, match="read-only"):
+        matrix.data *= 5
+    with pytest.raises(ValueError):
+        matrix.indices[:] = 0
+    for cls in (Popularity, ItemKNN, EASE):
+        np.testing.assert_array_equal(cls().fit(data).score(np.arange(40)), before[cls.__name__])

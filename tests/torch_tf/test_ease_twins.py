@@ -74,3 +74,39 @@ def test_errors(split, framework):
         cls(max_memory_bytes=10_000).fit(train)
     with pytest.raises(ValueError, match="Unknown user ids"):
         cls().fit(train).score([train.n_users + 5])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_singular_system_gets_one_message_in_all_three(split, dtype):
+    from course_lib.validation import SingularSystemError
+
+    train, _ = split
+    tiny = 1e-30 if dtype == "float64" else 1e-9  # far below eps * |X^T X|
+    messages = {}
+    for name, cls in {"numpy": NumpyEASE, **FRAMEWORKS}.items():
+        model = cls(l2_weight=tiny, dtype=dtype)
+        with pytest.raises(SingularSystemError) as caught:
+            model.fit(train)
+        messages[name] = str(caught.value)
+        assert not hasattr(model, "n_items_"), name  # nothing was kept: not fitted
+    assert len(set(messages.values())) == 1, messages
+    message = messages["numpy"]
+    assert message.startswith(f"EASE could not solve its system: X^T X + l2_weight * I ({train.n_items:,} x "
+                              f"{train.n_items:,}) is singular at working precision with l2_weight={tiny!r}")
+    assert "Raise `l2_weight`" in message
+
+
+def test_the_framework_solvers_report_a_singular_matrix_the_same_way():
+    from course_lib.tf.ease import ease_weights as tf_weights
+    from course_lib.torch.ease import ease_weights as torch_weights
+    from course_lib.validation import SingularSystemError
+
+    gram = np.zeros((4, 4))  # every item unseen and no penalty: G + 0 I is the zero matrix
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2_weight=0\.0"):
+        torch_weights(torch.as_tensor(gram), 0.0)
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2_weight=0\.0"):
+        tf_weights(tf.constant(gram), 0.0)
+    from course_lib.closed_form import ease_from_gram
+
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular .* l2_weight=0\.0 \(l2_weight is not positive\)"):
+        ease_from_gram(gram, 0.0)

@@ -38,3 +38,37 @@ def test_tf_device_choice_and_errors():
     if not has_gpu:
         with pytest.raises(ValueError, match="no GPU"):
             get_device("gpu")
+
+
+@pytest.mark.parametrize("spelling", ["tpu", "cuda:x", "/TPU:0", "gpu:0:1", ""])
+def test_an_unknown_device_is_one_short_message_in_both_frameworks(spelling):
+    pytest.importorskip("torch")
+    pytest.importorskip("tensorflow")
+    from course_lib.tf import get_device as tf_device
+    from course_lib.torch import get_device as torch_device
+    from course_lib.validation import DEVICE_SPELLINGS
+
+    messages = []
+    for get_device in (torch_device, tf_device):
+        with pytest.raises(ValueError) as caught:
+            get_device(spelling)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] == f"`device` must be one of {DEVICE_SPELLINGS}, got device={spelling!r}."
+
+
+def test_an_absent_accelerator_is_one_short_line_in_both_frameworks(monkeypatch):
+    torch = pytest.importorskip("torch")
+    tf = pytest.importorskip("tensorflow")
+    from course_lib.tf import get_device as tf_device
+    from course_lib.torch import get_device as torch_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+    with pytest.raises(ValueError) as from_torch:
+        torch_device("cuda:1")
+    with pytest.raises(ValueError) as from_tf:
+        tf_device("cuda:1")
+    assert str(from_torch.value) == "device='cuda:1' was asked for, but PyTorch sees no CUDA GPU here; use device='cpu'."
+    assert str(from_tf.value) == "device='cuda:1' was asked for, but TensorFlow sees no GPU here; use device='cpu'."
+    # the same spellings work in both
+    assert torch_device("CPU") == torch.device("cpu") and tf_device("CPU") == "/CPU:0"
