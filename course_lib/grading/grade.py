@@ -169,12 +169,14 @@ class _quiet:
 
     def __enter__(self):
         import logging
-        self._level = logging.getLogger().level
-        logging.getLogger().setLevel(logging.ERROR)
+        self._loggers = [logging.getLogger(), logging.getLogger("traitlets")]
+        self._levels = [logger.level for logger in self._loggers]
+        for logger in self._loggers:
+            logger.setLevel(logging.ERROR)
 
     def __exit__(self, *exc):
-        import logging
-        logging.getLogger().setLevel(self._level)
+        for logger, level in zip(self._loggers, self._levels):
+            logger.setLevel(level)
 
 
 def _template_gradebook(course_dir: Path, target: Path) -> None:

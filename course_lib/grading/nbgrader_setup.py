@@ -9,6 +9,7 @@ autograder's Execute step replaced by ``GuardedExecute``, a per-cell timeout, an
 from __future__ import annotations
 
 import json
+import os
 
 __all__ = ["configure", "ZIP_PATTERN"]
 
@@ -35,6 +36,7 @@ def configure(c, root: str, cell_timeout: int = 120, progress_file: str = "", so
     from course_lib.grading.execute import GuardedExecute
 
     c.CourseDirectory.root = root
+    c.Exchange.root = os.path.join(root, "exchange")     # nbgrader's default, /usr/local/share, needs root
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
     c.Autograde.autograde_preprocessors = [GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,

@@ -44,3 +44,43 @@ def solution_notebook():
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"},
                                                "widgets": {"state": {}}})
+
+
+def reference_notebook():
+    """A source notebook whose hidden tests compare with live ``course_lib`` objects (what a student
+    could try to replace), with two exercises."""
+    cells = [
+        new_markdown_cell("# Exercises checked against the library"),
+        new_code_cell("import numpy as np\nimport course_lib\nfrom course_lib import metrics\n"
+                      "from course_lib.baselines import Popularity\n"
+                      "data = course_lib.make_synthetic(n_users=30, n_items=40, mean_per_user=25, seed=1)"),
+        new_code_cell(
+            "def recall(ranked, relevant, k):\n    ### BEGIN SOLUTION\n"
+            "    return len(set(list(ranked)[:k]) & set(relevant)) / len(relevant)\n    ### END SOLUTION\n",
+            metadata=_meta(solution=True, grade_id="ref_recall"),
+        ),
+        new_code_cell(
+            "assert recall([1, 2], {1}, 1) == 1.0\n### BEGIN HIDDEN TESTS\n"
+            "hidden_rng = np.random.default_rng(0)\nfor _ in range(20):\n"
+            "    hidden_list = hidden_rng.permutation(10)[:5].tolist()\n"
+            "    hidden_relevant = set(hidden_rng.choice(10, size=3, replace=False).tolist())\n"
+            "    assert np.isclose(recall(hidden_list, hidden_relevant, 3), "
+            "metrics.recall_at_k(hidden_list, hidden_relevant, 3))\n### END HIDDEN TESTS\n",
+            metadata=_meta(grade=True, locked=True, points=2, grade_id="ref_recall_tests"),
+        ),
+        new_code_cell(
+            "def popularity_scores(interactions):\n    ### BEGIN SOLUTION\n"
+            "    return np.bincount(interactions.items, minlength=interactions.n_items).astype(float)\n"
+            "    ### END SOLUTION\n",
+            metadata=_meta(solution=True, grade_id="ref_popularity"),
+        ),
+        new_code_cell(
+            "### BEGIN HIDDEN TESTS\nhidden_mine = popularity_scores(data)\n"
+            "hidden_theirs = Popularity().fit(data).score(np.array([0]))[0]\n"
+            "assert np.array_equal(np.argsort(-hidden_mine, kind='stable'), np.argsort(-hidden_theirs, kind='stable'))\n"
+            "### END HIDDEN TESTS\n",
+            metadata=_meta(grade=True, locked=True, points=1, grade_id="ref_popularity_tests"),
+        ),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})

@@ -1,25 +1,132 @@
-"""Grading end to end: nbgrader autograde on submissions the test makes, one of each kind."""
+"""Grading end to end: nbgrader's course flow on submissions the test builds, one of each kind.
+
+Honest work that used to lose points (a warning, a pasted cell, a crash after some exercises), and
+submissions that try to gain points without the work (replaced library objects, input and AST
+transformers, a write into the gradebook), a kernel that kills the grading process, one that
+exhausts memory, an LMS download with near names, and a resubmission without its test cells.
+"""
 
 from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
 
 import nbformat
 import pandas as pd
 import pytest
+from nbformat.v4 import new_code_cell
 
 from course_lib.grading.generate import student_version
-from course_lib.grading.grade import grade_submissions
-from tests.grading.notebook_factory import solution_notebook
+from course_lib.grading.grade import find_notebooks, grade_submissions, resolve_duplicates
+from tests.grading.notebook_factory import reference_notebook, solution_notebook
 
-NAME = "99_tiny"
+TINY, REFERENCE = "99_tiny", "98_reference"
+STUB = "# YOUR CODE HERE\n    raise NotImplementedError()"
 
 
-def _with_body(student, grade_id, body):
-    notebook = nbformat.from_dict(student)
+def _with_body(notebook, grade_id, body):
+    notebook = nbformat.from_dict(notebook)
     for cell in notebook.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
-            cell.source = cell.source.replace("# YOUR CODE HERE\n    raise NotImplementedError()", body)
-            assert body in cell.source
+            assert STUB in cell.source
+            cell.source = cell.source.replace(STUB, body)
     return notebook
+
+
+def _index(notebook, grade_id):
+    return next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _insert_after(notebook, grade_id, source):
+    notebook = nbformat.from_dict(notebook)
+    notebook.cells.insert(_index(notebook, grade_id) + 1, new_code_cell(source))
+    return notebook
+
+
+def _prepend(notebook, source):
+    notebook = nbformat.from_dict(notebook)
+    notebook.cells.insert(2, new_code_cell(source))
+    return notebook
+
+
+HALVE = "return value / 2"
+DOUBLE = "return sorted(values)[-1] * 2"
+
+GRADEBOOK_WRITE = """
+import os, sqlite3
+found = []
+folder = os.getcwd()
+for _ in range(8):
+    for candidate in ("gradebook.db", os.path.join("course", "gradebook.db")):
+        path = os.path.join(folder, candidate)
+        if os.path.exists(path):
+            connection = sqlite3.connect(path)
+            connection.execute("UPDATE grade SET manual_score = 100, needs_manual_grade = 0")
+            connection.commit()
+            connection.close()
+            found.append(path)
+    folder = os.path.dirname(folder)
+print(found)
+"""
+
+
+def _tiny_submissions():
+    solution = solution_notebook()
+    stub = student_version(solution)
+    half = _with_body(stub, "halve", HALVE)
+    both = _with_body(half, "double_max", DOUBLE)
+    warn = _with_body(_with_body(stub, "halve", "import sys, warnings\n    warnings.warn('a warning in a right answer')\n"
+                                 "    print('diagnostics', file=sys.stderr)\n    " + HALVE), "double_max", DOUBLE)
+    pasted = nbformat.from_dict(both)
+    pasted.cells.append(nbformat.from_dict(pasted.cells[_index(both, "double_max_tests")]))   # the test cell again
+    pasted.cells.insert(_index(both, "halve") + 1, nbformat.from_dict(pasted.cells[_index(both, "halve")]))
+    return {
+        "alice": solution,
+        "bob": stub,
+        "carol": _with_body(half, "double_max", "while True:\n        pass"),
+        "dave": _with_body(half, "double_max", "raise RuntimeError('boom')"),
+        "frank": "not a notebook",
+        "warn": warn,
+        "paste": pasted,
+        "crash": _insert_after(both, "double_max_tests", "import os\nos._exit(3)"),
+        "killer": _insert_after(both, "double_max_tests", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
+        "memory": _with_body(_with_body(stub, "double_max", DOUBLE), "halve",
+                             "import numpy as np\n    block = np.ones(3 * 1024 ** 3 // 8)\n    return value / 2"),
+    }
+
+
+def _reference_submissions():
+    solution = reference_notebook()
+    stub = student_version(solution)
+    zero_recall = _with_body(stub, "ref_recall", "return 0.0")
+    zeros = _with_body(zero_recall, "ref_popularity", "return np.zeros(interactions.n_items)")
+    return {
+        "alice": solution,
+        "hook": _prepend(stub, "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])"),
+        "asthook": _prepend(stub, "import ast\nclass Skip(ast.NodeTransformer):\n"
+                                  "    def visit_Module(self, node):\n        node.body = []\n        return node\n"
+                                  "get_ipython().ast_transformers.append(Skip())"),
+        "replace": _prepend(zeros, "metrics.recall_at_k = lambda *args, **kwargs: 0.0\n"
+                                   "np.isclose = lambda *args, **kwargs: True\nnp.array_equal = lambda *args: True\n"
+                                   "Popularity.score = lambda self, users: np.zeros((len(users), 40))\n"
+                                   "get_ipython().showtraceback = lambda *args, **kwargs: None"),
+        "rebind": _prepend(zeros, "class metrics:\n    recall_at_k = staticmethod(lambda *args: 0.0)\n"
+                                  "def all(*args):\n    return True\n"
+                                  "import types\nnp = types.SimpleNamespace(isclose=lambda *a, **k: True, "
+                                  "random=__import__('numpy').random, zeros=__import__('numpy').zeros, "
+                                  "argsort=__import__('numpy').argsort, array=__import__('numpy').array, "
+                                  "array_equal=lambda *a: True)"),
+        "gradebook": _prepend(stub, GRADEBOOK_WRITE),
+    }
+
+
+def _write(folder, name, notebook):
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(notebook, str):
+        (folder / f"{name}.ipynb").write_text(notebook)
+    else:
+        nbformat.write(notebook, folder / f"{name}.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -27,62 +134,181 @@ def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("grading")
     solutions = root / "solutions"
     solutions.mkdir()
+    nbformat.write(solution_notebook(), solutions / f"{TINY}.ipynb")
+    nbformat.write(reference_notebook(), solutions / f"{REFERENCE}.ipynb")
+    (root / "submissions" / "erin").mkdir(parents=True)                            # submitted nothing
+    for student, notebook in _tiny_submissions().items():
+        _write(root / "submissions" / student, TINY, notebook)
+    for student, notebook in _reference_submissions().items():
+        _write(root / "submissions" / student, REFERENCE, notebook)
+    table = grade_submissions(root / "submissions", solutions, root / "out", cell_timeout=5, student_timeout=300,
+                              show_progress=False, course_dir=root / "course", workers=2, memory_limit_gb=2.0)
+    return root, table.set_index(["student", "notebook"])
+
+
+def _row(table, student, notebook=TINY):
+    return table.loc[(student, notebook)]
+
+
+@pytest.mark.notebook
+def test_plain_cases(graded):
+    _, table = graded
+    assert _row(table, "alice")[["double_max_tests", "halve_tests", "total", "max"]].tolist() == [2, 1, 3, 3]
+    assert _row(table, "alice", REFERENCE)[["ref_recall_tests", "ref_popularity_tests", "total"]].tolist() == [2, 1, 3]
+    assert _row(table, "alice", TINY)["reason"] in ("", None) or pd.isna(_row(table, "alice")["reason"])
+    assert _row(table, "bob")["total"] == 0 and "not done (NotImplementedError)" in _row(table, "bob")["reason"]
+    carol = _row(table, "carol")
+    assert carol[["double_max_tests", "halve_tests"]].tolist() == [0, 1] and "timeout" in carol["reason"]
+    dave = _row(table, "dave")
+    assert dave["total"] == 1 and "RuntimeError: boom" in dave["reason"]
+    assert _row(table, "erin")["reason"] == "missing notebook" and _row(table, "erin")["total"] == 0
+    assert _row(table, "frank")["total"] == 0 and "unreadable notebook" in _row(table, "frank")["reason"]
+
+
+@pytest.mark.notebook
+def test_honest_work_keeps_its_points(graded):
+    _, table = graded
+    warn = _row(table, "warn")
+    assert warn["total"] == 3 and (pd.isna(warn["reason"]) or warn["reason"] == "")
+    paste = _row(table, "paste")
+    assert paste["total"] == 3
+    assert "'double_max_tests' appears 2 times" in paste["reason"] and "'halve' appears 2 times" in paste["reason"]
+    assert "original position" in paste["reason"]
+    crash = _row(table, "crash")
+    assert crash[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
+    assert "halve_tests: NotRun: not run: the kernel died in cell 4" in crash["reason"]
+
+
+@pytest.mark.notebook
+def test_one_submission_never_stops_the_others(graded):
+    root, table = graded
+    killer = _row(table, "killer")
+    assert killer[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
+    assert "halve_tests: the grading process was killed (SIGKILL) in cell 4 (log: killer.log)" in killer["reason"]
+    assert (root / "out" / "logs" / "killer.log").exists()
+    memory = _row(table, "memory")
+    assert memory[["double_max_tests", "halve_tests"]].tolist() == [2, 0] and "MemoryError" in memory["reason"]
+    assert "see the above traceback" not in " ".join(table["reason"].fillna(""))
+
+
+@pytest.mark.notebook
+def test_gaming_does_not_pay(graded):
+    root, table = graded
+    for student in ("hook", "asthook"):
+        row = _row(table, student, REFERENCE)
+        # the test cells ran (the transformer also emptied the student's own cells, so `recall` is undefined)
+        assert row["total"] == 0 and "ref_recall_tests: NameError: name 'recall' is not defined" in row["reason"], student
+    for student in ("replace", "rebind"):
+        row = _row(table, student, REFERENCE)
+        assert row[["ref_recall_tests", "ref_popularity_tests"]].tolist() == [0, 0], student
+        assert "AssertionError" in row["reason"]
+    assert _row(table, "gradebook", REFERENCE)["total"] == 0
+    # the course gradebook was out of reach: its scores are the automatic ones, no manual score appears
+    connection = sqlite3.connect(root / "course" / "gradebook.db")
+    manual = connection.execute("SELECT COUNT(*) FROM grade WHERE manual_score IS NOT NULL").fetchone()[0]
+    connection.close()
+    assert manual == 0
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'course' / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission(REFERENCE, "gradebook").score == 0
+        assert gradebook.find_submission(REFERENCE, "alice").score == 3
+        assert gradebook.find_submission(TINY, "crash").score == 2
+
+
+@pytest.mark.notebook
+def test_outputs_on_disk_and_resume(graded):
+    root, table = graded
+    on_disk = pd.read_csv(root / "out" / "grades.csv")
+    assert list(on_disk.columns) == ["student", "notebook", "ref_recall_tests", "ref_popularity_tests",
+                                     "double_max_tests", "halve_tests", "total", "max", "reason"]
+    assert len(on_disk) == len(table)
+    for student in ("alice", "bob", "killer"):
+        assert student in (root / "out" / "feedback" / f"{student}.html").read_text()
+    assert (root / "out" / "feedback" / "alice" / f"{TINY}.html").exists()
+    assert (root / "course" / "autograded" / "alice" / TINY / f"{TINY}.ipynb").exists()
+    # a re-run with nothing changed grades nobody again
+    log = root / "out" / "logs" / "alice.log"
+    before = log.stat().st_mtime_ns
+    again = grade_submissions(root / "submissions", root / "solutions", root / "out", cell_timeout=5, student_timeout=300,
+                              show_progress=False, course_dir=root / "course", workers=2, memory_limit_gb=2.0)
+    assert log.stat().st_mtime_ns == before
+    assert again["total"].tolist() == on_disk["total"].tolist()
+    state = json.loads((root / "out" / ".grading-state.json").read_text())
+    assert set(state) == set(table.index.get_level_values("student"))
+
+
+@pytest.mark.notebook
+def test_resubmission_without_test_cells_replaces_the_old_score(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
     solution = solution_notebook()
-    nbformat.write(solution, solutions / f"{NAME}.ipynb")
-    stub = student_version(solution)
-    halve = "return value / 2"
-    submissions = {
-        "alice": solution,                                                         # the solution itself
-        "bob": stub,                                                               # untouched stub
-        "carol": _with_body(_with_body(stub, "double_max", "while True:\n        pass"), "halve", halve),
-        "dave": _with_body(_with_body(stub, "double_max", "raise RuntimeError('boom')"), "halve", halve),
-        "erin": None,                                                              # submitted nothing
-        "frank": "not a notebook",                                                 # an unreadable file
-    }
-    for student, notebook in submissions.items():
-        folder = root / "submissions" / student
-        folder.mkdir(parents=True)
-        if isinstance(notebook, str):
-            (folder / f"{NAME}.ipynb").write_text(notebook)
-        elif notebook is not None:
-            nbformat.write(notebook, folder / f"{NAME}.ipynb")
-    table = grade_submissions(root / "submissions", solutions, root / "out", cell_timeout=5,
-                              student_timeout=300, show_progress=False)
-    return root / "out", table.set_index("student")
+    nbformat.write(solution, solutions / f"{TINY}.ipynb")
+    _write(tmp_path / "first" / "alice", TINY, solution)
+    arguments = dict(cell_timeout=10, show_progress=False, course_dir=tmp_path / "course", workers=1)
+    first = grade_submissions(tmp_path / "first", solutions, tmp_path / "out", **arguments)
+    assert first["total"].tolist() == [3]
+    gutted = nbformat.from_dict(solution)
+    gutted.cells = [c for c in gutted.cells if not c.metadata.get("nbgrader", {}).get("grade")
+                    or c.cell_type != "code"]
+    _write(tmp_path / "second" / "alice", TINY, gutted)
+    second = grade_submissions(tmp_path / "second", solutions, tmp_path / "out", **arguments)
+    assert second[["double_max_tests", "halve_tests", "total"]].values.tolist() == [[0, 0, 0]]
+    assert "double_max_tests: the test cell was deleted from the submission" in second["reason"][0]
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission(TINY, "alice").score == 0
 
 
 @pytest.mark.notebook
-def test_points_per_submission(graded):
-    _, table = graded
-    assert table.loc["alice", ["double_max_tests", "halve_tests", "total", "max"]].tolist() == [2, 1, 3, 3]
-    assert table.loc["bob", ["double_max_tests", "halve_tests", "total"]].tolist() == [0, 0, 0]
-    assert table.loc["carol", ["double_max_tests", "halve_tests", "total"]].tolist() == [0, 1, 1]
-    assert table.loc["dave", ["double_max_tests", "halve_tests", "total"]].tolist() == [0, 1, 1]
-    assert table.loc["erin", "total"] == 0 and table.loc["frank", "total"] == 0
+def test_an_lms_zip_with_near_names(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    solution = solution_notebook()
+    nbformat.write(solution, solutions / f"{TINY}.ipynb")
+    plain = nbformat.from_dict(solution)
+    for cell in plain.cells:                    # a notebook rebuilt by hand: no nbgrader metadata at all
+        cell.metadata.pop("nbgrader", None)
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(f"Alice Smith_1234_assignsubmission_file_/homework/{TINY} (1).ipynb", nbformat.writes(solution))
+        bundle.writestr("bob_77_assignsubmission_file_/99-Tiny copy.ipynb", nbformat.writes(plain))
+        bundle.writestr("bob_77_assignsubmission_file_/notes.txt", "not a notebook")
+    table = grade_submissions(archive, solutions, tmp_path / "out", cell_timeout=10, show_progress=False,
+                              course_dir=tmp_path / "course", workers=2).set_index("student")
+    assert table.loc["Alice_Smith", "total"] == 3
+    assert f"graded 'homework/{TINY} (1).ipynb' (matched by its grade cells)" in table.loc["Alice_Smith", "reason"]
+    assert table.loc["bob", "total"] == 0
+    assert "graded '99-Tiny copy.ipynb' (matched by a close name)" in table.loc["bob", "reason"]
+    assert "double_max_tests: the test cell was deleted from the submission" in table.loc["bob", "reason"]
 
 
-@pytest.mark.notebook
-def test_reasons_say_what_went_wrong(graded):
-    _, table = graded
-    assert table.loc["alice", "reason"] in ("", None) or pd.isna(table.loc["alice", "reason"])
-    assert "not done" in table.loc["bob", "reason"]
-    assert "timeout" in table.loc["carol", "reason"]
-    assert "RuntimeError" in table.loc["dave", "reason"] and "boom" in table.loc["dave", "reason"]
-    assert table.loc["erin", "reason"] == "missing notebook"
-    assert "unreadable" in table.loc["frank", "reason"]
+def test_find_notebooks_prefers_grade_cells_then_the_newest(tmp_path):
+    exercises_source = tmp_path / "solutions"
+    exercises_source.mkdir()
+    nbformat.write(solution_notebook(), exercises_source / f"{TINY}.ipynb")
+    from course_lib.grading.grade import _exercises
+    exercises = _exercises(exercises_source)
+    folder = tmp_path / "alice"
+    _write(folder / "old", "renamed", solution_notebook())
+    _write(folder / ".ipynb_checkpoints", TINY, solution_notebook())
+    files, notes = find_notebooks(folder, exercises)
+    assert files[TINY] == folder / "old" / "renamed.ipynb" and "matched by its grade cells" in notes[TINY]
+    _write(folder, f"{TINY} (2)", solution_notebook())
+    import os
+    os.utime(folder / "old" / "renamed.ipynb", (1, 1))
+    files, notes = find_notebooks(folder, exercises)
+    assert files[TINY] == folder / f"{TINY} (2).ipynb" and "the newest of 2 files" in notes[TINY]
 
 
-@pytest.mark.notebook
-def test_outputs_on_disk(graded):
-    out, table = graded
-    on_disk = pd.read_csv(out / "grades.csv")
-    assert list(on_disk.columns) == ["student", "notebook", "double_max_tests", "halve_tests", "total", "max", "reason"]
-    assert len(on_disk) == 6 and on_disk["total"].sum() == 5
-    for student in ("alice", "bob", "carol", "dave", "erin", "frank"):
-        page = (out / "feedback" / f"{student}.html").read_text()
-        assert student in page and NAME in page
-    assert (out / "feedback" / "alice" / f"{NAME}.html").exists()
-    assert (out / "course" / "gradebook.db").exists()
+def test_duplicates_keep_the_cell_in_its_original_position():
+    notebook = solution_notebook()
+    order = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells if "nbgrader" in c.metadata]
+    copy = nbformat.from_dict(notebook.cells[_index(notebook, "halve_tests")])
+    notebook.cells.insert(1, copy)                     # pasted above everything
+    notes = resolve_duplicates(notebook, order)
+    assert len(notes) == 1 and "graded the one in its original position (cell 8)" in notes[0]
+    assert "nbgrader" not in notebook.cells[1].metadata
+    assert notebook.cells[8].metadata["nbgrader"]["grade_id"] == "halve_tests"
 
 
 def test_an_empty_submissions_folder_is_an_error(tmp_path):
