@@ -278,7 +278,7 @@ def test_an_lms_zip_with_near_names(tmp_path):
     assert table.loc["Alice_Smith", "total"] == 3
     assert f"graded 'homework/{TINY} (1).ipynb' (matched by its grade cells)" in table.loc["Alice_Smith", "reason"]
     assert table.loc["bob", "total"] == 0
-    assert "graded '99-Tiny copy.ipynb' (matched by a close name)" in table.loc["bob", "reason"]
+    assert "graded '99-Tiny copy.ipynb' (matched by its name)" in table.loc["bob", "reason"]
     assert "double_max_tests: the test cell was deleted from the submission" in table.loc["bob", "reason"]
 
 
