@@ -140,7 +140,8 @@ def lock() -> None:
     python = venv_python(VENV)
     if not python.exists():
         raise SystemExit("No .venv yet: run `python tasks.py install` first (pip-compile is in the dev extra).")
-    run([python, "-m", "piptools", "compile", "--quiet", "--extra", "all", "--strip-extras", "--allow-unsafe",
+    run([python, "-m", "piptools", "compile", "--quiet", *[f"--extra={e}" for e in ("torch", "tf", "lab", "grading", "dev")],
+         "--strip-extras", "--allow-unsafe",
          "--no-emit-find-links", "--no-emit-index-url", "--constraint", LOCK_CONSTRAINTS.name,
          "--output-file", LOCK.name, "pyproject.toml"], cwd=ROOT)
     # The CPU build's local label is dropped (see requirements-lock.in): PyPI's torch 2.13.0 satisfies the line too.
