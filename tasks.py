@@ -210,7 +210,8 @@ def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[s
     with tempfile.TemporaryDirectory() as scratch:
         pins = Path(scratch) / "installed.txt"
         pins.write_text("".join(f"{n}=={v}\n" for n, v in installed_versions(python).items() if n != "pip"))
-        run([python, "-m", "pip", "install", "--quiet", "-c", pins, "pytest", "pytest-xdist", "hypothesis", "pyyaml"])
+        run([python, "-m", "pip", "install", "--quiet", "-c", pins, "pytest", "pytest-xdist", "hypothesis", "pyyaml",
+             "setuptools>=77"])  # setuptools: the wheel tests build without isolation
     before = installed_versions(python)
     # The setup cell, run as on Colab: a stand-in google.colab module, course_lib not importable.
     with tempfile.TemporaryDirectory() as scratch:
