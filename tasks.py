@@ -109,8 +109,7 @@ def install(torch_cpu: bool = False, reinstall: bool = False) -> Path:
     return python
 
 
-def lint(python: Path | None = None) -> None:
-    python = python or install()
+def lint(python: Path) -> None:
     run([python, "-m", "ruff", "check", *LINT_PATHS], cwd=ROOT)
 
 
@@ -268,9 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     arguments, unknown = parser.parse_known_args(argv)
     rest = arguments.rest + unknown
     task = arguments.task
-    if task == "lint":
-        lint()
-        return 0
     if task == "lock":
         lock()
         return 0
@@ -278,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         colab_check(arguments.source, arguments.extra_wheels, rest, arguments.keep)
         return 0
     python = install(wants_torch_cpu(arguments.torch_cpu), arguments.reinstall)
-    if task == "lab":
+    if task == "lint":
+        lint(python)
+    elif task == "lab":
         lab(python)
     elif task == "test":
         test(python, rest)
