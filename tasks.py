@@ -160,6 +160,12 @@ def _python313() -> str:
                                env={**os.environ, "PYENV_VERSION": os.environ.get("COLAB_PYENV_VERSION", "3.13.0")})
         if found.returncode == 0 and found.stdout.strip():
             return found.stdout.strip()
+    version = os.environ.get("COLAB_PYENV_VERSION", "3.13.0")
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate_path in (pyenv_root / "versions" / version / "bin" / "python",
+                           pyenv_root / "versions" / version / "python.exe"):
+        if candidate_path.exists():
+            return str(candidate_path)
     for name in ("python3.13", "py"):
         path = shutil.which(name)
         if path:
