@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -27,10 +28,23 @@ def test_help_names_every_task():
         assert task in out
 
 
-def test_grade_without_a_folder_says_how_to_call_it():
-    result = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "grade"], capture_output=True, text=True,
-                            env={"VENV": str(ROOT / ".venv"), "PATH": ""})
-    assert result.returncode == 2 and "usage: python tasks.py grade DIR" in result.stderr
+def test_grade_without_a_folder_says_how_to_call_it(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(tasks, "install", lambda *a, **k: Path(sys.executable))
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: ran.append(command))
+    assert tasks.main(["grade"]) == 2
+    assert "usage: python tasks.py grade DIR" in capsys.readouterr().err and ran == []
+    assert tasks.main(["grade", "subs", "--out", "o"]) == 0
+    assert ran == [[Path(sys.executable), "-m", "course_lib.grading.grade", "subs", "--out", "o"]]
+
+
+def test_test_runs_lint_then_the_whole_suite(monkeypatch):
+    ran = []
+    monkeypatch.setattr(tasks, "install", lambda *a, **k: Path(sys.executable))
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: ran.append([str(c) for c in command]))
+    tasks.main(["test", "-x"])
+    assert ran[0][1:4] == ["-m", "ruff", "check"]
+    assert ran[1][1:6] == ["-m", "pytest", "tests", "solutions", "--nbval-lax"] and ran[1][-1] == "-x"
 
 
 def test_the_colab_profile_has_colabs_versions():
