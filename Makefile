@@ -1,53 +1,55 @@
-# The course's commands. Each installs what it needs first (a venv in .venv, pinned versions).
+# The course's commands. Each is one line of tasks.py (the same commands without make:
+# `python tasks.py lab`, `python tasks.py test`, ...), which installs what it needs first: a venv in
+# .venv with the locked versions of requirements-lock.txt.
 #   make lab     JupyterLab on the student notebooks
-#   make test    the whole suite: unit tests and every solution notebook under nbval
-#   make student regenerate notebooks/ from solutions/ (nbgrader's preprocessors)
+#   make test    ruff check, then the whole suite: unit tests and every solution notebook under nbval
+#   make lint    ruff check (also run by make test and by the pre-commit hook)
+#   make student regenerate notebooks/ from solutions/ and stamp the Colab address of pyproject.toml
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
 #   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb into grades.csv and feedback
 #   make bench   every model in both frameworks and every notebook, into bench/RESULTS.md [DATASET=ml-1m]
+#   make colab-check  Python 3.13 with Google Colab's versions: install as the setup cell does, run the tests
+#   make lock    regenerate requirements-lock.txt from pyproject.toml (pip-compile)
+# TORCH_CPU=1 (Linux): install PyTorch's CPU build from PyTorch's own index instead of PyPI's CUDA build.
 
 PYTHON ?= python3
-VENV ?= .venv
-PY := $(VENV)/bin/python
-KERNEL := course-recsys
-STAMP := $(VENV)/.installed
-export MPLBACKEND ?= Agg
-# JupyterLab refuses to run as root (containers, CI) unless told to.
-LAB_ARGS ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)
 
-.PHONY: install lab test unit notebooks student check-notebooks grade bench clean
+.PHONY: install lab test unit lint student check-notebooks grade bench colab-check lock clean
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (course-recsys)" >/dev/null
-	@touch $(STAMP)
+install:
+	$(TASKS) install
 
-install: $(STAMP)
+lab:
+	$(TASKS) lab
 
-lab: install
-	MPLBACKEND=module://matplotlib_inline.backend_inline $(VENV)/bin/jupyter lab $(LAB_ARGS) notebooks/
+test:
+	$(TASKS) test
 
-# Unit tests and the notebooks in one pytest run, so the closing line counts everything.
-test: install
-	$(PY) -m pytest tests solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q -rs
+unit:
+	$(TASKS) unit
 
-unit: install
-	$(PY) -m pytest tests -q -rs
+lint:
+	$(TASKS) lint
 
-check-notebooks: install
-	$(PY) -m pytest tests/test_notebooks.py solutions --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider -q -rs
+student:
+	$(TASKS) student
 
-student: install
-	$(PY) -m course_lib.grading.generate solutions notebooks
+check-notebooks:
+	$(TASKS) check-notebooks
 
-grade: install
+grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (one folder per student)"; exit 2; }
-	$(VENV)/bin/course-grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+	$(TASKS) grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
 
-bench: install
-	$(PY) bench/run_all.py $(if $(DATASET),--dataset $(DATASET))
+bench:
+	$(TASKS) bench $(if $(DATASET),--dataset $(DATASET))
+
+colab-check:
+	$(PYTHON) tasks.py colab-check
+
+lock:
+	$(TASKS) lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf .venv .venv-colab .pytest_cache .ruff_cache

@@ -28,9 +28,9 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-__all__ = ["student_version", "generate", "write_if_changed", "KERNELSPEC"]
+__all__ = ["student_version", "generate", "stamp_solutions", "write_if_changed", "KERNELSPEC"]
 
-KERNELSPEC = {"display_name": "Python (course-recsys)", "language": "python", "name": "course-recsys"}
+from course_lib.grading.colab_cell import KERNELSPEC, course_address, stamp_readme, stamp_setup_cell
 
 # Notebook-level metadata kept in the student copy; everything else (widgets state, execution
 # timestamps, editor settings) is dropped so the file only changes when the content does.
@@ -104,15 +104,38 @@ def generate(solutions: Path, notebooks: Path) -> list[Path]:
     return written
 
 
+def stamp_solutions(solutions: Path, address: str | None) -> list[Path]:
+    """Put the Colab setup cell (with ``address``) first in every solution notebook and give it the
+    ``python3`` kernelspec; returns the files written. Outputs of the other cells are kept."""
+    written = []
+    for path in sorted(Path(solutions).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        stamp_setup_cell(notebook, address)
+        if write_if_changed(notebook, path):
+            written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate student notebooks from solution notebooks.")
     parser.add_argument("solutions", type=Path, nargs="?", default=Path("solutions"))
     parser.add_argument("notebooks", type=Path, nargs="?", default=Path("notebooks"))
+    parser.add_argument("--pyproject", type=Path, default=None,
+                        help="where [project.urls] Source is read (default: pyproject.toml beside solutions/)")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="README whose Colab badges are stamped (default: README.md beside solutions/)")
     arguments = parser.parse_args(argv)
-    written = generate(arguments.solutions, arguments.notebooks)
+    root = arguments.solutions.resolve().parent
+    pyproject = arguments.pyproject or root / "pyproject.toml"
+    address = course_address(pyproject) if pyproject.exists() else None
+    written = stamp_solutions(arguments.solutions, address)
+    written += generate(arguments.solutions, arguments.notebooks)
+    readme = arguments.readme or root / "README.md"
+    if readme.exists() and stamp_readme(readme, address, sorted(p.name for p in arguments.notebooks.glob("*.ipynb"))):
+        written.append(readme)
     for path in written:
         print(f"wrote {path}")
-    print(f"{len(written)} student notebook(s) changed." if written else "Student notebooks already up to date.")
+    print(f"{len(written)} file(s) changed." if written else "Notebooks and README already up to date.")
     return 0
 
 

@@ -45,7 +45,7 @@ def test_outputs_and_execution_counts_are_cleared(student):
 def test_metadata_is_normalized(student):
     assert set(student.metadata) <= {"kernelspec", "language_info", "course"}
     assert "widgets" not in student.metadata
-    assert student.metadata["kernelspec"]["name"] == "course-recsys"
+    assert student.metadata["kernelspec"]["name"] == "python3"  # what Colab knows
     assert "checksum" in _cell(student, "double_max_tests").metadata["nbgrader"]
     assert _cell(student, "double_max_tests").metadata["nbgrader"]["locked"] is True
     nbformat.validate(student)
@@ -74,3 +74,16 @@ def test_generate_is_idempotent_and_leaves_no_temporary_files(tmp_path):
 def test_generate_without_solutions_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="No solution notebooks"):
         generate(tmp_path, tmp_path / "out")
+
+
+def test_the_colab_setup_cell_passes_through_ungraded():
+    from course_lib.grading.colab_cell import SETUP_CELL_ID, setup_cell_source, stamp_setup_cell
+
+    solution = stamp_setup_cell(solution_notebook(), "https://github.com/o/r")
+    student = student_version(solution)
+    first = student.cells[0]
+    assert first.get("id") == SETUP_CELL_ID and first.source == setup_cell_source("https://github.com/o/r")
+    assert "nbgrader" not in first.metadata and first.outputs == []
+    graded = [c for c in student.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded and all(c.get("id") != SETUP_CELL_ID for c in graded)
+    assert student.metadata["kernelspec"]["name"] == "python3"

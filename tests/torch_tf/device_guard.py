@@ -38,6 +38,7 @@ from torch.overrides import TorchFunctionMode
 
 PACKAGE = str(Path(__file__).resolve().parents[2] / "course_lib")
 TORCH = str(Path(torch.__file__).resolve().parent)
+OPTIM = str(Path(TORCH) / "optim")
 
 FACTORIES = {
     torch.zeros, torch.ones, torch.empty, torch.full, torch.arange, torch.rand, torch.randn, torch.randint,
@@ -102,6 +103,13 @@ class DeviceGuard(TorchFunctionMode):
 
     @staticmethod
     def _offence(what: str, frame: FrameType | None) -> str | None:
+        # An optimizer's own state (torch 2.11's Adam makes its step counter with torch.tensor and no
+        # device; 2.13 passes one): PyTorch's business, whoever called step().
+        innermost = frame
+        while innermost is not None and innermost.f_code.co_filename == __file__:
+            innermost = innermost.f_back
+        if innermost is not None and _in(innermost.f_code.co_filename, OPTIM):
+            return None
         # The caller: the innermost frame outside PyTorch and outside this file.
         while frame is not None and (_in(frame.f_code.co_filename, TORCH) or frame.f_code.co_filename == __file__):
             if _is_module_constructor(frame):  # e.g. nn.Linear's own weights, built inside our network

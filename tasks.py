@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""The course's commands, in plain Python so they run the same on Linux, macOS and Windows.
+
+    python tasks.py lab            install into .venv (the locked versions) and open JupyterLab on notebooks/
+    python tasks.py test           install, lint, then the whole suite: unit tests and every solution notebook
+    python tasks.py unit           install, then the unit tests only
+    python tasks.py lint           ruff check (the same as the pre-commit hook)
+    python tasks.py student        regenerate notebooks/ from solutions/ and stamp the Colab address
+    python tasks.py check-notebooks
+    python tasks.py grade DIR [--out OUT]
+    python tasks.py bench [--dataset ml-1m]
+    python tasks.py colab-check    Python 3.13 with Google Colab's versions: install as the notebooks' setup cell does, test
+    python tasks.py lock           regenerate requirements-lock.txt from pyproject.toml (pip-compile)
+    python tasks.py install        only the install step
+
+The Makefile calls this script (`make lab` is `python3 tasks.py lab`), so there is one implementation.
+Needs only Python 3.11 or newer; it creates `.venv` itself. On Linux, `--torch-cpu` (or
+COURSE_TORCH_CPU=1) installs the CPU build of PyTorch from PyTorch's own package index instead of
+PyPI's CUDA build. Use it with the first install, or add `--reinstall`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LOCK = ROOT / "requirements-lock.txt"
+LOCK_CONSTRAINTS = ROOT / "requirements-lock.in"
+COLAB_VERSIONS = ROOT / "requirements-colab.txt"
+VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
+COLAB_VENV = Path(os.environ.get("COLAB_VENV", ROOT / ".venv-colab"))
+KERNEL_NAME, KERNEL_DISPLAY = "course-recsys", "Python (course-recsys)"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+PYTEST_NOTEBOOK_ARGS = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600"]
+LINT_PATHS = ["course_lib", "tests", "bench", "solutions", "notebooks", "tasks.py"]
+# The tests of `colab-check`: everything but what needs the grading tools (nbgrader is not on Colab).
+COLAB_TEST_ARGS = ["tests", "--ignore=tests/grading", "--ignore=tests/test_notebooks.py"]
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def run(command: list, **kwargs) -> None:
+    """Run a command, echoed first; stop with its exit status when it fails."""
+    printable = " ".join(str(part) for part in command)
+    print(f"+ {printable}", flush=True)
+    completed = subprocess.run([str(part) for part in command], **kwargs)
+    if completed.returncode != 0:
+        raise SystemExit(completed.returncode)
+
+
+def _fingerprint(torch_cpu: bool) -> str:
+    digest = hashlib.sha256()
+    for path in (LOCK, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    digest.update(f"torch_cpu={torch_cpu}".encode())
+    return digest.hexdigest()
+
+
+def locked_version(name: str) -> str:
+    match = re.search(rf"^{re.escape(name)}==(\S+)$", LOCK.read_text(), flags=re.MULTILINE)
+    if not match:
+        raise SystemExit(f"{LOCK.name} has no line {name}==...")
+    return match.group(1)
+
+
+def wants_torch_cpu(flag: bool) -> bool:
+    chosen = flag or os.environ.get("COURSE_TORCH_CPU", "") not in ("", "0")
+    if chosen and not sys.platform.startswith("linux"):
+        print("--torch-cpu only matters on Linux (PyPI's macOS and Windows wheels of PyTorch are already CPU builds).")
+        return False
+    return chosen
+
+
+def install(torch_cpu: bool = False, reinstall: bool = False) -> Path:
+    """Create .venv, install the locked versions and the course package, register the kernel.
+
+    Skipped when the lock, pyproject.toml and the options are those of the last install."""
+    python = venv_python(VENV)
+    stamp = VENV / ".installed"
+    fingerprint = _fingerprint(torch_cpu)
+    if not reinstall and python.exists() and stamp.exists() and stamp.read_text().strip() == fingerprint:
+        return python
+    if not python.exists():
+        if sys.version_info < (3, 11):  # noqa: UP036 (tasks.py runs under whatever Python the user has)
+            raise SystemExit(f"The course needs Python 3.11 or newer; this is {sys.version.split()[0]} ({sys.executable}).")
+        run([sys.executable, "-m", "venv", VENV])
+    run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=24"])
+    if torch_cpu:
+        # The locked version's CPU build, by its exact name (2.13.0+cpu): pip replaces a CUDA build already there.
+        run([python, "-m", "pip", "install", "--quiet", f"torch=={locked_version('torch')}+cpu",
+             "--extra-index-url", TORCH_CPU_INDEX])
+    run([python, "-m", "pip", "install", "--quiet", "-r", LOCK])
+    # The course package itself, editable and without dependencies: the lock already holds them all.
+    run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT])
+    run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME, "--display-name", KERNEL_DISPLAY],
+        stdout=subprocess.DEVNULL)
+    stamp.write_text(fingerprint + "\n")
+    return python
+
+
+def lint(python: Path) -> None:
+    run([python, "-m", "ruff", "check", *LINT_PATHS], cwd=ROOT)
+
+
+def _env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.setdefault("MPLBACKEND", "Agg")
+    env.update(extra)
+    return env
+
+
+def lab(python: Path) -> None:
+    arguments = [python, "-m", "jupyter", "lab", "notebooks"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        arguments.append("--allow-root")  # JupyterLab refuses to run as root (containers, CI) unless told to
+    run(arguments, cwd=ROOT, env=_env(MPLBACKEND="module://matplotlib_inline.backend_inline"))
+
+
+def test(python: Path, pytest_args: list[str]) -> None:
+    lint(python)
+    # Unit tests and the notebooks in one pytest run, so the closing line counts everything.
+    run([python, "-m", "pytest", "tests", "solutions", *PYTEST_NOTEBOOK_ARGS, "-p", "no:cacheprovider", "-q", "-rs",
+         *pytest_args], cwd=ROOT, env=_env())
+
+
+def lock() -> None:
+    """Regenerate the lock from pyproject.toml (every extra), with pip-compile in the course venv."""
+    python = venv_python(VENV)
+    if not python.exists():
+        raise SystemExit("No .venv yet: run `python tasks.py install` first (pip-compile is in the dev extra).")
+    run([python, "-m", "piptools", "compile", "--quiet", *[f"--extra={e}" for e in ("torch", "tf", "lab", "grading", "dev")],
+         "--strip-extras", "--allow-unsafe",
+         "--no-emit-find-links", "--no-emit-index-url", "--constraint", LOCK_CONSTRAINTS.name,
+         "--output-file", LOCK.name, "pyproject.toml"], cwd=ROOT)
+    # The CPU build's local label is dropped (see requirements-lock.in): PyPI's torch 2.13.0 satisfies the line too.
+    text = LOCK.read_text()
+    LOCK.write_text(re.sub(r"^(torch==[^+\s]+)\+cpu$", r"\1", text, flags=re.MULTILINE))
+
+
+# --- Python 3.13 with Google Colab's versions ------------------------------------------------------------------
+
+
+def _python313() -> str:
+    candidate = os.environ.get("COLAB_PYTHON")
+    if candidate:
+        return candidate
+    if shutil.which("pyenv"):
+        found = subprocess.run(["pyenv", "which", "python"], capture_output=True, text=True,
+                               env={**os.environ, "PYENV_VERSION": os.environ.get("COLAB_PYENV_VERSION", "3.13.0")})
+        if found.returncode == 0 and found.stdout.strip():
+            return found.stdout.strip()
+    version = os.environ.get("COLAB_PYENV_VERSION", "3.13.0")
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate_path in (pyenv_root / "versions" / version / "bin" / "python",
+                           pyenv_root / "versions" / version / "python.exe"):
+        if candidate_path.exists():
+            return str(candidate_path)
+    for name in ("python3.13", "py"):
+        path = shutil.which(name)
+        if path:
+            return path if name != "py" else f"{path} -3.13"
+    raise SystemExit("colab-check needs CPython 3.13: set COLAB_PYTHON=/path/to/python3.13 "
+                     "(or install it with pyenv: `pyenv install 3.13.0`).")
+
+
+def colab_versions() -> dict[str, str]:
+    """The versions Colab ships, from requirements-colab.txt (name -> version)."""
+    versions = {}
+    for line in COLAB_VERSIONS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            versions[name.strip().lower()] = version.strip()
+    return versions
+
+
+def installed_versions(python: Path) -> dict[str, str]:
+    listed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
+                            check=True)
+    return {entry["name"].lower().replace("_", "-"): entry["version"] for entry in json.loads(listed.stdout)}
+
+
+def setup_cell_source() -> str:
+    """The Colab setup cell of the first student notebook, as committed."""
+    first = sorted((ROOT / "notebooks").glob("*.ipynb"))[0]
+    source = json.loads(first.read_text(encoding="utf-8"))["cells"][0]["source"]
+    return "".join(source) if isinstance(source, list) else source
+
+
+def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[str], keep: bool) -> None:
+    """Build .venv-colab with CPython 3.13 and Colab's versions, install course_lib the way the notebooks'
+    setup cell does on Colab, check with pip that no Colab version changed, and run the tests there."""
+    import time
+
+    started = time.perf_counter()
+    python = venv_python(COLAB_VENV)
+    if COLAB_VENV.exists() and not keep:
+        shutil.rmtree(COLAB_VENV)
+    if not python.exists():
+        run([*_python313().split(), "-m", "venv", COLAB_VENV])
+    run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip>=24"])
+    # Colab's own versions, then the test tools under a constraint that they change none of them.
+    run([python, "-m", "pip", "install", "--quiet", "-r", COLAB_VERSIONS, *extra_wheels])
+    with tempfile.TemporaryDirectory() as scratch:
+        pins = Path(scratch) / "installed.txt"
+        pins.write_text("".join(f"{n}=={v}\n" for n, v in installed_versions(python).items() if n != "pip"))
+        run([python, "-m", "pip", "install", "--quiet", "-c", pins, "pytest", "pytest-xdist", "hypothesis", "pyyaml",
+             "setuptools>=77"])  # setuptools: the wheel tests build without isolation
+    before = installed_versions(python)
+    # The setup cell, run as on Colab: a stand-in google.colab module, course_lib not importable.
+    with tempfile.TemporaryDirectory() as scratch:
+        standin = Path(scratch) / "standin"
+        (standin / "google" / "colab").mkdir(parents=True)
+        (standin / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s module."""\n')
+        cell = replace_source(setup_cell_source(), source or str(ROOT))
+        script = Path(scratch) / "setup_cell.py"
+        script.write_text("import google.colab  # Colab imports it at kernel start\n" + cell + "\n")
+        run([python, script], cwd=scratch, env={**os.environ, "PYTHONPATH": str(standin)})
+    after = installed_versions(python)
+    print("\nColab's versions after the setup cell (pip list):")
+    changed = []
+    for name, version in colab_versions().items():
+        now = after.get(name)
+        print(f"  {name}=={version}: {'unchanged' if now == version else f'NOW {now}'}")
+        if now != version:
+            changed.append(name)
+    added = sorted(set(after) - set(before))
+    other = sorted(n for n in before if n in after and before[n] != after[n])
+    print(f"  added by the setup cell: {', '.join(f'{n}=={after[n]}' for n in added) or 'nothing'}")
+    print(f"  other packages changed: {', '.join(other) or 'none'}")
+    if changed or other:
+        raise SystemExit(f"The setup cell replaced preinstalled packages: {', '.join(changed + other)}")
+    run([python, "-m", "pytest", *COLAB_TEST_ARGS, "-p", "no:cacheprovider", "-q", "-rs", *pytest_args], cwd=ROOT,
+        env=_env())
+    print(f"colab-check took {time.perf_counter() - started:.0f} s")
+
+
+def replace_source(cell: str, source: str) -> str:
+    """The setup cell with its install address replaced (for a local wheel or folder in tests)."""
+    marker = "COURSE_LIB_SOURCE = "
+    lines = cell.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith(marker):
+            lines[index] = f"{marker}{source!r}"
+            return "\n".join(lines)
+    raise ValueError(f"The setup cell has no line starting with {marker!r}:\n{cell}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["install", "lab", "test", "unit", "lint", "student", "check-notebooks", "grade",
+                                         "bench", "colab-check", "lock"])
+    parser.add_argument("--torch-cpu", action="store_true", help="Linux: PyTorch's CPU build (PyTorch's index)")
+    parser.add_argument("--reinstall", action="store_true", help="install again even if nothing changed")
+    parser.add_argument("--dataset", help="bench: the data set (default ml-100k)")
+    parser.add_argument("--out", help="grade: the output folder")
+    parser.add_argument("--source", help="colab-check: what the setup cell installs (default: this folder)")
+    parser.add_argument("--keep", action="store_true", help="colab-check: reuse .venv-colab as it is")
+    parser.add_argument("--with", dest="extra_wheels", action="append", default=[],
+                        help="colab-check: also install this requirement with Colab's versions (e.g. torch==2.11.0)")
+    parser.add_argument("rest", nargs="*", help="grade: the submissions folder; test/unit: extra pytest arguments")
+    arguments, unknown = parser.parse_known_args(argv)
+    rest = arguments.rest + unknown
+    task = arguments.task
+    if task == "lock":
+        lock()
+        return 0
+    if task == "colab-check":
+        colab_check(arguments.source, arguments.extra_wheels, rest, arguments.keep)
+        return 0
+    python = install(wants_torch_cpu(arguments.torch_cpu), arguments.reinstall)
+    if task == "lint":
+        lint(python)
+    elif task == "lab":
+        lab(python)
+    elif task == "test":
+        test(python, rest)
+    elif task == "unit":
+        run([python, "-m", "pytest", "tests", "-q", "-rs", *rest], cwd=ROOT, env=_env())
+    elif task == "student":
+        run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
+    elif task == "check-notebooks":
+        run([python, "-m", "pytest", "tests/test_notebooks.py", "solutions", *PYTEST_NOTEBOOK_ARGS, "-p",
+             "no:cacheprovider", "-q", "-rs", *rest], cwd=ROOT, env=_env())
+    elif task == "grade":
+        if not rest:
+            print("usage: python tasks.py grade DIR [--out OUT]   (one folder per student)", file=sys.stderr)
+            return 2
+        run([python, "-m", "course_lib.grading.grade", rest[0], *(["--out", arguments.out] if arguments.out else [])],
+            cwd=ROOT)
+    elif task == "bench":
+        run([python, "bench/run_all.py", *(["--dataset", arguments.dataset] if arguments.dataset else [])], cwd=ROOT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""tasks.py, the one implementation behind the Makefile, and the Colab profile it tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from course_lib.grading.colab_cell import setup_cell_source
+from tests.isolated_env import ROOT
+
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402
+
+COLAB = {"numpy": "2.1.3", "scipy": "1.16.3", "pandas": "2.2.3", "matplotlib": "3.10.0", "scikit-learn": "1.6.1",
+         "seaborn": "0.13.2", "tensorflow": "2.20.0", "keras": "3.13.2"}
+
+
+def test_help_names_every_task():
+    out = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for task in ("lab", "test", "student", "check-notebooks", "grade", "bench", "lint", "colab-check", "lock"):
+        assert task in out
+
+
+def test_grade_without_a_folder_says_how_to_call_it(monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(tasks, "install", lambda *a, **k: Path(sys.executable))
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: ran.append(command))
+    assert tasks.main(["grade"]) == 2
+    assert "usage: python tasks.py grade DIR" in capsys.readouterr().err and ran == []
+    assert tasks.main(["grade", "subs", "--out", "o"]) == 0
+    assert ran == [[Path(sys.executable), "-m", "course_lib.grading.grade", "subs", "--out", "o"]]
+
+
+def test_test_runs_lint_then_the_whole_suite(monkeypatch):
+    ran = []
+    monkeypatch.setattr(tasks, "install", lambda *a, **k: Path(sys.executable))
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: ran.append([str(c) for c in command]))
+    tasks.main(["test", "-x"])
+    assert ran[0][1:4] == ["-m", "ruff", "check"]
+    assert ran[1][1:6] == ["-m", "pytest", "tests", "solutions", "--nbval-lax"] and ran[1][-1] == "-x"
+
+
+def test_the_colab_profile_has_colabs_versions():
+    assert {k: v for k, v in tasks.colab_versions().items() if k in COLAB} == COLAB
+
+
+def test_colabs_versions_are_inside_every_range_and_are_the_lower_bounds():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = project["dependencies"] + [r for extra in ("tf", "lab") for r in project["optional-dependencies"][extra]]
+    requirements = {canonicalize_name(Requirement(r).name): Requirement(r) for r in lines}
+    for name, version in tasks.colab_versions().items():
+        if name in requirements:
+            specifier = requirements[name].specifier
+            assert specifier.contains(version), f"Colab's {name} {version} is outside {specifier}"
+            lower = [s.version for s in specifier if s.operator == ">="]
+            assert lower == [version], f"{name}: the lower bound should be the tested Colab version {version}"
+
+
+def test_replace_source_points_the_setup_cell_elsewhere():
+    cell = tasks.replace_source(setup_cell_source("https://github.com/o/r"), "/tmp/course_lib-0.2.0-py3-none-any.whl")
+    assert "COURSE_LIB_SOURCE = '/tmp/course_lib-0.2.0-py3-none-any.whl'" in cell
+    assert "github.com/o/r" not in cell
+    with pytest.raises(ValueError, match="COURSE_LIB_SOURCE"):
+        tasks.replace_source("print('no address here')", "x")
+
+
+def test_locked_version_reads_the_lock():
+    assert tasks.locked_version("torch") == "2.13.0"
+    with pytest.raises(SystemExit, match="no line"):
+        tasks.locked_version("no-such-package")
