@@ -6,7 +6,10 @@
 #   make lint    ruff check (also run by make test and by the pre-commit hook)
 #   make student regenerate notebooks/ from solutions/ and stamp the Colab address of pyproject.toml
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
-#   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb into grades.csv and feedback
+#   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb (or an LMS .zip) with nbgrader into grades.csv
+#                [OUT=dir] [WORKERS=n] [FORCE=1]
+#   make course  nbgrader's course directory course/: sources from solutions/, generate_assignment for each
+#   make instructor-lab  JupyterLab on course/ with nbgrader's formgrader (make lab hides nbgrader's tools)
 #   make bench   every model in both frameworks and every notebook, into bench/RESULTS.md [DATASET=ml-1m]
 #   make colab-check  Python 3.13 with Google Colab's versions: install as the setup cell does, run the tests
 #   make lock    regenerate requirements-lock.txt from pyproject.toml (pip-compile)
@@ -15,7 +18,7 @@
 PYTHON ?= python3
 TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)
 
-.PHONY: install lab test unit lint student check-notebooks grade bench colab-check lock clean
+.PHONY: course instructor-lab install lab test unit lint student check-notebooks grade bench colab-check lock clean
 
 install:
 	$(TASKS) install
@@ -40,7 +43,13 @@ check-notebooks:
 
 grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (one folder per student)"; exit 2; }
-	$(TASKS) grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+	$(TASKS) grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)") $(if $(WORKERS),--workers $(WORKERS)) $(if $(filter-out 0,$(FORCE)),--force)
+
+course:
+	$(TASKS) course
+
+instructor-lab:
+	$(TASKS) instructor-lab
 
 bench:
 	$(TASKS) bench $(if $(DATASET),--dataset $(DATASET))

@@ -7,7 +7,9 @@
     python tasks.py lint           ruff check (the same as the pre-commit hook)
     python tasks.py student        regenerate notebooks/ from solutions/ and stamp the Colab address
     python tasks.py check-notebooks
-    python tasks.py grade DIR [--out OUT]
+    python tasks.py grade DIR|DOWNLOAD.zip [--out OUT] [--workers N] [--force] ...  (course-grade's options)
+    python tasks.py course         copy solutions/ into nbgrader's course directory course/, generate_assignment each
+    python tasks.py instructor-lab JupyterLab on course/ with nbgrader's formgrader and create-assignment tools
     python tasks.py bench [--dataset ml-1m]
     python tasks.py colab-check    Python 3.13 with Google Colab's versions: install as the notebooks' setup cell does, test
     python tasks.py lock           regenerate requirements-lock.txt from pyproject.toml (pip-compile)
@@ -120,11 +122,24 @@ def _env(**extra: str) -> dict:
     return env
 
 
-def lab(python: Path) -> None:
-    arguments = [python, "-m", "jupyter", "lab", "notebooks"]
+STUDENT_LAB_CONFIG = ROOT / "course" / "student-lab"
+
+
+def student_lab_env() -> dict:
+    """The environment of the students' JupyterLab: nbgrader's instructor extensions (formgrader, create
+    assignment, course and assignment lists) switched off by the config folder course/student-lab,
+    for this command only (JUPYTER_CONFIG_PATH; nothing is changed in the venv)."""
+    extra = os.environ.get("JUPYTER_CONFIG_PATH", "")
+    path = os.pathsep.join([str(STUDENT_LAB_CONFIG), *([extra] if extra else [])])
+    return _env(MPLBACKEND="module://matplotlib_inline.backend_inline", JUPYTER_CONFIG_PATH=path)
+
+
+def lab(python: Path, folder: str = "notebooks", instructor: bool = False) -> None:
+    arguments = [python, "-m", "jupyter", "lab", folder]
     if hasattr(os, "getuid") and os.getuid() == 0:
         arguments.append("--allow-root")  # JupyterLab refuses to run as root (containers, CI) unless told to
-    run(arguments, cwd=ROOT, env=_env(MPLBACKEND="module://matplotlib_inline.backend_inline"))
+    env = _env(MPLBACKEND="module://matplotlib_inline.backend_inline") if instructor else student_lab_env()
+    run(arguments, cwd=ROOT, env=env)
 
 
 def test(python: Path, pytest_args: list[str]) -> None:
@@ -260,7 +275,7 @@ def replace_source(cell: str, source: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["install", "lab", "test", "unit", "lint", "student", "check-notebooks", "grade",
-                                         "bench", "colab-check", "lock"])
+                                         "bench", "colab-check", "lock", "course", "instructor-lab"])
     parser.add_argument("--torch-cpu", action="store_true", help="Linux: PyTorch's CPU build (PyTorch's index)")
     parser.add_argument("--reinstall", action="store_true", help="install again even if nothing changed")
     parser.add_argument("--dataset", help="bench: the data set (default ml-100k)")
@@ -284,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         lint(python)
     elif task == "lab":
         lab(python)
+    elif task == "instructor-lab":
+        run([python, "-m", "course_lib.grading.course"], cwd=ROOT)
+        lab(python, "course", instructor=True)
+    elif task == "course":
+        run([python, "-m", "course_lib.grading.course"], cwd=ROOT)
     elif task == "test":
         test(python, rest)
     elif task == "unit":
@@ -295,9 +315,10 @@ def main(argv: list[str] | None = None) -> int:
              "no:cacheprovider", "-q", "-rs", *rest], cwd=ROOT, env=_env())
     elif task == "grade":
         if not rest:
-            print("usage: python tasks.py grade DIR [--out OUT]   (one folder per student)", file=sys.stderr)
+            print("usage: python tasks.py grade DIR [--out OUT]   (one folder per student, or an LMS .zip)",
+                  file=sys.stderr)
             return 2
-        run([python, "-m", "course_lib.grading.grade", rest[0], *(["--out", arguments.out] if arguments.out else [])],
+        run([python, "-m", "course_lib.grading.grade", *rest, *(["--out", arguments.out] if arguments.out else [])],
             cwd=ROOT)
     elif task == "bench":
         run([python, "bench/run_all.py", *(["--dataset", arguments.dataset] if arguments.dataset else [])], cwd=ROOT)
