@@ -7,7 +7,17 @@ from typing import Any
 
 from course_lib.checks._common import _call, _expect_tensor, _fail
 
-__all__ = ["check_mean_pooling_net", "check_causal_attention"]
+__all__ = ["check_mean_pooling_net", "check_causal_attention", "check_next_item_challenge", "next_item_challenge_mrr",
+           "CHALLENGE_THRESHOLDS", "CHALLENGE_SECONDS"]
+
+# The challenge of notebook 08: points at MRR >= 0.04, more at >= 0.06 (popularity: 0.026 on ML-100K,
+# 0.028 on the synthetic stand-in; the GRU about 0.065). The same on both data sets: both lie above
+# popularity on both, and a model that learns from the order reaches them on both.
+CHALLENGE_THRESHOLDS = (0.04, 0.06)
+# fit and score together, on 2 cores; a GRU of the notebook's size takes about a third of it
+CHALLENGE_SECONDS = 120.0
+# no honest model comes near this on these data sets: above it, the model must have read the targets
+_IMPLAUSIBLE_MRR = 0.5
 
 
 def _run(name: str, function: Callable, *args: Any, what: str = "forward") -> Any:
@@ -164,3 +174,71 @@ def check_causal_attention(attention: Callable) -> None:
                     "mask the lower triangle (j <= i, torch.tril), not the upper one?")
     _fail(name, "the first position is right but later ones are not: scale the scores by 1 / sqrt(D), mask "
                 "j > i with -inf, softmax over the keys (the last axis), then multiply the weights by the values.")
+
+
+def _challenge_mrr(name: str, model_class: type, train: Any, test: Any, max_seconds: float) -> tuple[float, float]:
+    import time
+
+    import numpy as np
+
+    from course_lib import sequences
+
+    started = time.perf_counter()
+    model = _call(name, model_class, what=f"{getattr(model_class, '__name__', 'your class')}()", inputs="()")
+    fitted = _call(name, model.fit, train, what="fit(train)", inputs="the training sequences",
+                   time_limit=max_seconds, allow_none=True)
+    model = model if fitted is None else fitted
+    left = max(max_seconds - (time.perf_counter() - started), 1.0)
+    probe = _call(name, model.score, test.inputs[:3], what="score(inputs)", inputs="3 test sequences")
+    probe = np.asarray(probe.detach().cpu().numpy() if hasattr(probe, "detach") else probe, dtype=float)
+    if probe.shape != (3, test.n_items):
+        _fail(name, f"score(inputs) should return one score per item for each sequence, shape (3, {test.n_items}) "
+                    f"for 3 sequences; got shape {probe.shape}.")
+    if not np.isfinite(probe).all():
+        _fail(name, "score(inputs) returned NaN or infinite scores.")
+
+    class _AsArray:
+        def score(self, inputs):
+            scores = model.score(inputs)
+            return np.asarray(scores.detach().cpu().numpy() if hasattr(scores, "detach") else scores, dtype=float)
+
+    result = _call(name, sequences.evaluate_next_item, _AsArray(), test, what="scoring the test sequences",
+                   inputs="the test sequences", time_limit=left)
+    seconds = time.perf_counter() - started
+    if seconds > max_seconds:
+        _fail(name, f"fit and score took {seconds:.0f} s, more than the {max_seconds:g} s allowed.")
+    mrr = float(result["mrr"])
+    if mrr > _IMPLAUSIBLE_MRR:
+        _fail(name, f"an MRR of {mrr:.3f} is implausibly high for this data set: does the model read the test "
+                    "targets (the `test` variable) instead of learning from the training sequences?")
+    return mrr, seconds
+
+
+def check_next_item_challenge(model_class: type, train: Any, test: Any, references: dict | None = None,
+                              max_seconds: float = CHALLENGE_SECONDS) -> float:
+    """The open challenge of notebook 08: ``model_class()`` with ``fit(train)`` (a SequenceData) and
+    ``score(inputs)`` ((N, L) padded sequences -> (N, n_items) scores). Fits it, scores the test
+    sequences within ``max_seconds``, prints its MRR beside the reference models' and the
+    thresholds, and returns the MRR. Fails only when the interface is not met or time runs out."""
+    name = "next-item challenge"
+    mrr, seconds = _challenge_mrr(name, model_class, train, test, max_seconds)
+    low, high = CHALLENGE_THRESHOLDS
+    lines = [f"{name}: your model's MRR on the test sequences is {mrr:.4f} (fit and score in {seconds:.1f} s)."]
+    for label, value in sorted((references or {}).items(), key=lambda item: -item[1]):
+        lines.append(f"  {label:<28} MRR {value:.4f}")
+    verdict = ("both thresholds reached" if mrr >= high else f"the first threshold reached; {high} gives more points"
+               if mrr >= low else f"below the first threshold {low}")
+    lines.append(f"Points at MRR >= {low} and more at >= {high}: {verdict}. The grader fits your class again, "
+                 "on sequences of other users.")
+    print("\n".join(lines))
+    return mrr
+
+
+def next_item_challenge_mrr(model_class: type, data: Any, seed: int, max_length: int = 10,
+                            max_seconds: float = CHALLENGE_SECONDS) -> float:
+    """The challenge's MRR on a split of ``data`` by users that the notebook never made (``seed``):
+    what the hidden tests compare with the thresholds."""
+    from course_lib import sequences
+
+    train, test = sequences.sequence_split(data, max_length=max_length, test_fraction=0.2, seed=seed)
+    return _challenge_mrr("next-item challenge", model_class, train, test, max_seconds)[0]

@@ -177,8 +177,8 @@ class GuardedExecute(Execute):
     source_imports = Unicode("[]", help="JSON list of the source notebook's import statements").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        from nbclient.exceptions import DeadKernelError
         from nbclient.client import NotebookClient
+        from nbclient.exceptions import DeadKernelError
 
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
@@ -211,7 +211,7 @@ class GuardedExecute(Execute):
                                                   "Python, called os._exit, or ran out of memory)")]
                     if is_grade(cell):
                         self._record(cell)
-                    for later_index, later in enumerate(self.nb.cells[index + 1:], start=index + 1):
+                    for later in self.nb.cells[index + 1:]:
                         if later.cell_type == "code" and is_grade(later):
                             later.outputs = [_error("NotRun", f"not run: the kernel died in cell {index}")]
                             self._record(later)

@@ -150,8 +150,9 @@ def prepare_course(solutions: Path, course_dir: Path) -> dict[str, Exercise]:
             source.write_bytes(text)
             stale.append(name)
     if stale:
-        from course_lib.grading.nbgrader_setup import configure
         from traitlets.config import Config
+
+        from course_lib.grading.nbgrader_setup import configure
 
         settings = Config()
         configure(settings, str(course_dir))
@@ -175,7 +176,7 @@ class _quiet:
             logger.setLevel(logging.ERROR)
 
     def __exit__(self, *exc):
-        for logger, level in zip(self._loggers, self._levels):
+        for logger, level in zip(self._loggers, self._levels, strict=True):
             logger.setLevel(level)
 
 
@@ -265,7 +266,7 @@ def resolve_duplicates(notebook: nbformat.NotebookNode, order: list[str]) -> lis
         expected = order.index(grade_id) if grade_id in order else -1
         previous = order[expected - 1] if expected > 0 else None
 
-        def preceding(index: int) -> str | None:
+        def preceding(index: int, grade_id: str = grade_id) -> str | None:
             for earlier in range(index - 1, -1, -1):
                 other = notebook.cells[earlier].metadata.get("nbgrader", {}).get("grade_id")
                 if other and other != grade_id:
@@ -287,8 +288,8 @@ def resolve_duplicates(notebook: nbformat.NotebookNode, order: list[str]) -> lis
 def _launcher(memory_gb: float | None) -> list[str]:
     if memory_gb and sys.platform.startswith("linux"):
         limit = int(memory_gb * 1024 ** 3)
-        code = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({0}, {0})); "
-                "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader'] + sys.argv[1:])").format(limit)
+        code = (f"import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+                "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader'] + sys.argv[1:])")
         return [sys.executable, "-c", code]
     return [sys.executable, "-m", "nbgrader"]
 
@@ -296,7 +297,9 @@ def _launcher(memory_gb: float | None) -> list[str]:
 def _cell_reason(cell) -> str:
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not errors:
-        return "wrong (partial credit)"
+        printed = [line for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+                   for line in str(o.get("text", "")).splitlines() if line.strip()]
+        return "partial credit" + (f": {printed[-1].strip()[:200]}" if printed else "")
     error = errors[0]
     name = error.get("ename", "error")
     if name in _PLAIN_REASONS:

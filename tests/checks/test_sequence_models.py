@@ -131,3 +131,83 @@ def test_checks_accept_the_notebook_answers(capsys):
     checks.check_causal_attention(solution("08_sequence_models", "causal_attention"))
     checks.check_causal_attention(_attention)
     assert capsys.readouterr().out.count("passed") == 4
+
+
+# ----------------------------------------------------------------------------- the open challenge
+@pytest.fixture(scope="module")
+def challenge_data():
+    import course_lib
+    from course_lib import sequences
+
+    data = course_lib.make_synthetic(n_users=300, n_items=120, mean_per_user=40, seed=3)
+    train, test = sequences.sequence_split(data, max_length=10, test_fraction=0.2, seed=1)
+    return data, train, test
+
+
+def _challenge_hint(model_class, challenge_data, **kwargs):
+    _, train, test = challenge_data
+    with pytest.raises(AssertionError) as caught:
+        checks.check_next_item_challenge(model_class, train, test, **kwargs)
+    return str(caught.value)
+
+
+def test_the_challenge_reference_beats_popularity(challenge_data, capsys):
+    import numpy as np
+
+    from course_lib import sequences
+
+    data, train, test = challenge_data
+    reference = solution("08_sequence_models", "NextItemModel")
+    popularity = sequences.evaluate_next_item(sequences.PopularityDistribution().fit(train), test)["mrr"]
+    mrr = checks.check_next_item_challenge(reference, train, test, references={"Popularity": popularity})
+    assert np.isfinite(mrr) and mrr > 2 * popularity
+    printed = capsys.readouterr().out
+    assert f"{mrr:.4f}" in printed and "Popularity" in printed and "0.04" in printed
+    from course_lib.checks.sequence_models import next_item_challenge_mrr
+
+    hidden = next_item_challenge_mrr(reference, data, seed=99)
+    assert hidden > 2 * popularity and hidden != mrr            # another split of the users
+
+
+def test_the_challenge_names_what_is_wrong(challenge_data):
+    import time
+
+    import numpy as np
+
+    class WrongShape:
+        def fit(self, train):
+            self.n = train.n_items
+            return self
+
+        def score(self, inputs):
+            return np.zeros((len(inputs), self.n + 1))
+
+    class NotFinite(WrongShape):
+        def score(self, inputs):
+            return np.full((len(inputs), self.n), np.nan)
+
+    class Slow(WrongShape):
+        def fit(self, train):
+            time.sleep(3)
+            return super().fit(train)
+
+    _, _, test = challenge_data
+    answers = dict(zip(map(tuple, test.inputs.tolist()), test.targets.tolist(), strict=True))
+
+    class ReadsTheTargets(WrongShape):
+        def score(self, inputs):
+            scores = np.zeros((len(inputs), self.n))
+            for row, sequence in enumerate(inputs.tolist()):
+                scores[row, answers.get(tuple(sequence), 0)] = 1.0
+            return scores
+
+    class Stub:
+        def fit(self, train):
+            raise NotImplementedError()
+
+    assert "shape (3, 120)" in _challenge_hint(WrongShape, challenge_data)
+    assert "NaN" in _challenge_hint(NotFinite, challenge_data)
+    assert "did not finish within 1 s" in _challenge_hint(Slow, challenge_data, max_seconds=1)
+    assert "implausibly high" in _challenge_hint(ReadsTheTargets, challenge_data)
+    with pytest.raises(NotImplementedError):
+        checks.check_next_item_challenge(Stub, *challenge_data[1:])
