@@ -11,7 +11,13 @@ import scipy.sparse as sp
 from course_lib.checks._common import _call, _expect_array, _expect_tensor, _fail
 from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees, normalized_adjacency, normalized_interactions
 
-__all__ = ["check_propagation", "check_gfcf_scores"]
+__all__ = ["check_propagation", "check_gfcf_scores", "check_top_k_challenge", "top_k_challenge_ndcg", "TOP_K_SECONDS"]
+
+# The challenge of notebook 05: beat ItemKNN(n_neighbors=100, shrinkage=10)'s NDCG@10 on the same split
+# (0.386 on ML-100K, 0.459 on the synthetic stand-in): a threshold relative to the baseline, so it means
+# the same on both data sets. Fit and scoring of every test user together within this many seconds.
+TOP_K_SECONDS = 120.0
+_IMPLAUSIBLE_NDCG = 0.8  # no honest model comes near it on these data sets
 
 
 def _tiny_graph() -> sp.csr_matrix:
@@ -124,3 +130,73 @@ def check_gfcf_scores(student_scores: Callable[..., Any]) -> None:
         _fail(name, f"with ideal_weight={ideal_weight} the scores differ from GF-CF's by up to "
                     f"{np.abs(got - expected).max():.3g}: s_u = r_u R~^T R~ + ideal_weight * r_u D^-1/2 V V^T D^1/2.")
     print(f"{name}: all 2 checks passed.")
+
+
+def _top_k_ndcg(name: str, model_class: type, train: Any, test: Any, max_seconds: float) -> tuple[float, float]:
+    import time
+
+    import course_lib
+
+    started = time.perf_counter()
+    model = _call(name, model_class, what=f"{getattr(model_class, '__name__', 'your class')}()", inputs="()")
+    fitted = _call(name, model.fit, train, what="fit(train)", inputs="the training interactions",
+                   time_limit=max_seconds, allow_none=True)
+    model = model if fitted is None else fitted
+    probe = _call(name, model.score, np.arange(3), what="score(user_ids)", inputs="np.arange(3)")
+    probe = np.asarray(probe.detach().cpu().numpy() if hasattr(probe, "detach") else probe, dtype=float)
+    if probe.shape != (3, train.n_items):
+        _fail(name, f"score(user_ids) should return one score per item for each user, shape (3, {train.n_items}) for "
+                    f"3 users; got shape {probe.shape}.")
+    if not np.isfinite(probe).all():
+        _fail(name, "score(user_ids) returned NaN or infinite scores.")
+    left = max(max_seconds - (time.perf_counter() - started), 1.0)
+    result = _call(name, course_lib.evaluate, model, train, test, what="scoring every test user",
+                   inputs="the test users", time_limit=left, cutoffs=(10,), beyond_accuracy=False, show_progress=False)
+    seconds = time.perf_counter() - started
+    if seconds > max_seconds:
+        _fail(name, f"fit and score took {seconds:.0f} s, more than the {max_seconds:g} s allowed.")
+    ndcg = float(result["ndcg"].iloc[0])
+    if ndcg > _IMPLAUSIBLE_NDCG:
+        _fail(name, f"an NDCG@10 of {ndcg:.3f} is implausibly high for this data set: does the model read the test "
+                    "interactions (`test`, or `data`, which holds them) instead of learning from `train`?")
+    return ndcg, seconds
+
+
+def _item_knn_ndcg(train: Any, test: Any) -> float:
+    import course_lib
+    from course_lib.baselines import ItemKNN
+
+    baseline = ItemKNN(n_neighbors=100, shrinkage=10).fit(train)
+    return float(course_lib.evaluate(baseline, train, test, cutoffs=(10,), beyond_accuracy=False,
+                                     show_progress=False)["ndcg"].iloc[0])
+
+
+def check_top_k_challenge(model_class: type, train: Any, test: Any, references: dict | None = None,
+                          max_seconds: float = TOP_K_SECONDS) -> float:
+    """The open challenge of notebook 05: ``model_class()`` with ``fit(train)`` (an Interactions) and
+    ``score(user_ids)`` (-> (len(user_ids), n_items) scores). Fits it, evaluates NDCG@10 on ``test``
+    (the notebook's protocol) within ``max_seconds``, prints it beside ItemKNN's and the reference
+    models' and returns it. Fails only when the interface is not met or time runs out."""
+    name = "top-k challenge"
+    ndcg, seconds = _top_k_ndcg(name, model_class, train, test, max_seconds)
+    baseline = _item_knn_ndcg(train, test)
+    lines = [f"{name}: your model's NDCG@10 is {ndcg:.4f} (fit and score in {seconds:.1f} s); "
+             f"ItemKNN(n_neighbors=100, shrinkage=10) {baseline:.4f} on the same split."]
+    for label, value in sorted((references or {}).items(), key=lambda item: -item[1]):
+        lines.append(f"  {label:<28} NDCG@10 {value:.4f}")
+    verdict = "you beat it" if ndcg > baseline else "not yet above it"
+    lines.append(f"Points when NDCG@10 beats ItemKNN's: {verdict}. The grader fits your class again on another "
+                 "random split.")
+    print("\n".join(lines))
+    return ndcg
+
+
+def top_k_challenge_ndcg(model_class: type, data: Any, seed: int,
+                         max_seconds: float = TOP_K_SECONDS) -> tuple[float, float]:
+    """NDCG@10 of the challenge model and of ItemKNN on a random 80/20 split of ``data`` that the
+    notebook never made (``seed``): what the hidden test compares."""
+    import course_lib
+
+    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
+    ndcg, _ = _top_k_ndcg("top-k challenge", model_class, train, test, max_seconds)
+    return ndcg, _item_knn_ndcg(train, test)

@@ -99,3 +99,79 @@ def test_checks_accept_the_notebook_and_library_answers(capsys):
     checks.check_gfcf_scores(solution(NOTEBOOK, "gfcf_scores"))
     checks.check_gfcf_scores(_reference)
     assert capsys.readouterr().out.count("passed") == 4
+
+
+# ----------------------------------------------------------------------------- the open challenge
+@pytest.fixture(scope="module")
+def challenge_data():
+    import course_lib
+
+    data = course_lib.make_synthetic(n_users=200, n_items=150, mean_per_user=30, seed=4)
+    train, test = course_lib.random_split(data, test_fraction=0.2, seed=1)
+    return data, train, test
+
+
+def _top_k_hint(model_class, challenge_data, **kwargs):
+    _, train, test = challenge_data
+    with pytest.raises(AssertionError) as caught:
+        checks.check_top_k_challenge(model_class, train, test, **kwargs)
+    return str(caught.value)
+
+
+def test_the_top_k_reference_beats_item_knn(challenge_data, capsys):
+    from course_lib.checks.graph_models import top_k_challenge_ndcg
+
+    data, train, test = challenge_data
+    reference = solution("05_graph_models", "TopKModel")
+    ndcg = checks.check_top_k_challenge(reference, train, test, references={"Popularity": 0.1})
+    printed = capsys.readouterr().out
+    assert f"{ndcg:.4f}" in printed and "ItemKNN" in printed and "Popularity" in printed
+    hidden, item_knn = top_k_challenge_ndcg(reference, data, seed=5)
+    assert hidden > item_knn > 0
+
+
+def test_the_top_k_challenge_names_what_is_wrong(challenge_data):
+    import time
+
+    from course_lib.baselines import Popularity
+
+    class WrongShape:
+        def fit(self, train):
+            self.n = train.n_items
+            return self
+
+        def score(self, user_ids):
+            return np.zeros((len(user_ids), self.n - 1))
+
+    class NotFinite(WrongShape):
+        def score(self, user_ids):
+            return np.full((len(user_ids), self.n), np.inf)
+
+    class Slow(WrongShape):
+        def fit(self, train):
+            time.sleep(3)
+            return super().fit(train)
+
+    data, train, test = challenge_data
+    truth = test.to_csr().toarray()
+
+    class ReadsTheTest(WrongShape):
+        def score(self, user_ids):
+            return truth[np.asarray(user_ids)].astype(float)
+
+    class JustPopularity:
+        def fit(self, train):
+            self.model = Popularity().fit(train)
+
+        def score(self, user_ids):
+            return self.model.score(user_ids)
+
+    assert f"shape (3, {train.n_items})" in _top_k_hint(WrongShape, challenge_data)
+    assert "NaN or infinite" in _top_k_hint(NotFinite, challenge_data)
+    assert "did not finish within 1 s" in _top_k_hint(Slow, challenge_data, max_seconds=1)
+    assert "implausibly high" in _top_k_hint(ReadsTheTest, challenge_data)
+    # a weak model passes the visible check (it only reports) and loses to ItemKNN in the hidden comparison
+    from course_lib.checks.graph_models import top_k_challenge_ndcg
+
+    weak, item_knn = top_k_challenge_ndcg(JustPopularity, data, seed=5)
+    assert weak < item_knn
