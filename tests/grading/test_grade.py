@@ -314,3 +314,66 @@ def test_duplicates_keep_the_cell_in_its_original_position():
 def test_an_empty_submissions_folder_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no student folders"):
         grade_submissions(tmp_path, tmp_path)
+
+
+def test_the_zip_pattern_reads_lms_names():
+    import re
+
+    from course_lib.grading.nbgrader_setup import ZIP_PATTERN
+
+    cases = {
+        "/c/downloaded/03_ease_r/extracted/Alice Smith_1234_assignsubmission_file_/03_ease_r (1).ipynb": "Alice Smith",
+        "/c/downloaded/03_ease_r/extracted/alice_03_ease_r.ipynb": "alice",
+        "/c/downloaded/03_ease_r/extracted/bob_77_assignsubmission_file_/hw/03_ease_r.ipynb": "bob",
+        "C:\\c\\downloaded\\03_ease_r\\extracted\\carol\\03_ease_r (2).ipynb": "carol",
+    }
+    for path, student in cases.items():
+        match = re.match(ZIP_PATTERN, path)
+        assert match and match["student_id"] == student and match["file_id"] == "03_ease_r", path
+    assert re.match(ZIP_PATTERN, "/c/downloaded/03_ease_r/extracted/notes.txt") is None
+
+
+@pytest.mark.notebook
+def test_nbgraders_own_commands_from_the_course_directory(tmp_path):
+    """generate_assignment (prepare_course), zip_collect of an LMS download, autograde (with the
+    guarded execution of nbgrader_config.py), generate_feedback and export, as an instructor types them."""
+    import os
+    import subprocess
+    import sys
+
+    from course_lib.grading.grade import prepare_course
+
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    solution = solution_notebook()
+    nbformat.write(solution, solutions / f"{TINY}.ipynb")
+    course = tmp_path / "course"
+    prepare_course(solutions, course)
+    assert (course / "release" / TINY / f"{TINY}.ipynb").exists()
+    warn = _with_body(_with_body(student_version(solution), "double_max", DOUBLE), "halve",
+                      "import warnings\n    warnings.warn('careful')\n    " + HALVE)
+    archive = course / "downloaded" / TINY / "archive"
+    archive.mkdir(parents=True)
+    with zipfile.ZipFile(archive / "download.zip", "w") as bundle:
+        bundle.writestr(f"Alice_1234_assignsubmission_file_/{TINY} (1).ipynb", nbformat.writes(warn))
+        bundle.writestr(f"bob_{TINY}.ipynb", nbformat.writes(student_version(solution)))
+    environment = dict(os.environ, PATH=f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")
+
+    def nbgrader(*arguments):
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *arguments], cwd=course, env=environment,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    nbgrader("zip_collect", TINY)
+    assert (course / "submitted" / "Alice" / TINY / f"{TINY}.ipynb").exists()
+    assert (course / "submitted" / "bob" / TINY / f"{TINY}.ipynb").exists()
+    nbgrader("db", "student", "add", "Alice")
+    nbgrader("db", "student", "add", "bob")
+    nbgrader("autograde", TINY)
+    nbgrader("generate_feedback", TINY)
+    assert (course / "feedback" / "Alice" / TINY / f"{TINY}.html").exists()
+    nbgrader("export", "--to", str(tmp_path / "export.csv"))
+    exported = pd.read_csv(tmp_path / "export.csv").set_index("student_id")
+    assert exported.loc["Alice", "raw_score"] == 3       # the warning no longer costs the test its points
+    assert exported.loc["bob", "raw_score"] == 0
