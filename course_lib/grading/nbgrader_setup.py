@@ -15,10 +15,11 @@ __all__ = ["configure", "ZIP_PATTERN"]
 
 COURSE_ID = "course-recsys"
 
-# nbgrader zip_collect: the student is the archive's top-level folder (an LMS's per-student folder,
-# its numeric suffix dropped) or the part of a flat file name before the first underscore; the file
-# is the notebook's name with a browser's " (1)" dropped.
-ZIP_PATTERN = (r"^.*[/\\]extracted[/\\](?P<student_id>[^/\\_]+?)(?:_\d+_assignsubmission_[^/\\]*)?[/\\_]"
+# nbgrader zip_collect unpacks downloaded/<NN>/archive/<name>.zip into downloaded/<NN>/extracted/<name>/:
+# the student is the archive's top-level folder (an LMS's per-student folder, its numeric suffix
+# dropped) or the part of a flat file name before the first underscore; the file is the notebook's
+# name with a browser's " (1)" dropped.
+ZIP_PATTERN = (r"^.*[/\\]extracted[/\\][^/\\]+[/\\](?P<student_id>[^/\\_]+?)(?:_\d+_assignsubmission_[^/\\]*)?[/\\_]"
                r"(?:.*[/\\])?(?P<file_id>\d\d_[A-Za-z0-9_]+?)(?: \(\d+\))?\.ipynb$")
 
 

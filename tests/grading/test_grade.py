@@ -322,15 +322,15 @@ def test_the_zip_pattern_reads_lms_names():
     from course_lib.grading.nbgrader_setup import ZIP_PATTERN
 
     cases = {
-        "/c/downloaded/03_ease_r/extracted/Alice Smith_1234_assignsubmission_file_/03_ease_r (1).ipynb": "Alice Smith",
-        "/c/downloaded/03_ease_r/extracted/alice_03_ease_r.ipynb": "alice",
-        "/c/downloaded/03_ease_r/extracted/bob_77_assignsubmission_file_/hw/03_ease_r.ipynb": "bob",
-        "C:\\c\\downloaded\\03_ease_r\\extracted\\carol\\03_ease_r (2).ipynb": "carol",
+        "/c/downloaded/03_ease_r/extracted/moodle/Alice Smith_1234_assignsubmission_file_/03_ease_r (1).ipynb": "Alice Smith",
+        "/c/downloaded/03_ease_r/extracted/flat/alice_03_ease_r.ipynb": "alice",
+        "/c/downloaded/03_ease_r/extracted/moodle/bob_77_assignsubmission_file_/hw/03_ease_r.ipynb": "bob",
+        "C:\\c\\downloaded\\03_ease_r\\extracted\\download\\carol\\03_ease_r (2).ipynb": "carol",
     }
     for path, student in cases.items():
         match = re.match(ZIP_PATTERN, path)
         assert match and match["student_id"] == student and match["file_id"] == "03_ease_r", path
-    assert re.match(ZIP_PATTERN, "/c/downloaded/03_ease_r/extracted/notes.txt") is None
+    assert re.match(ZIP_PATTERN, "/c/downloaded/03_ease_r/extracted/moodle/notes.txt") is None
 
 
 @pytest.mark.notebook
