@@ -309,7 +309,7 @@ def _cell_reason(cell) -> str:
     if value:
         return f"{name}: {value[0][:200]}"
     lines = [_ANSI.sub("", line) for entry in error.get("traceback", []) for line in str(entry).splitlines()]
-    failing = [line.split("---->", 1)[1].strip() for line in lines if "---->" in line]
+    failing = [re.sub(r"^\d+\s+", "", line.split("---->", 1)[1].strip()) for line in lines if "---->" in line]
     return f"{name} at `{failing[-1][:160]}`" if failing else f"{name} (no message)"
 
 
