@@ -24,7 +24,8 @@ COLAB = {"numpy": "2.1.3", "scipy": "1.16.3", "pandas": "2.2.3", "matplotlib": "
 def test_help_names_every_task():
     out = subprocess.run([sys.executable, str(ROOT / "tasks.py"), "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for task in ("lab", "test", "student", "check-notebooks", "grade", "bench", "lint", "colab-check", "lock"):
+    for task in ("lab", "test", "student", "check-notebooks", "grade", "bench", "lint", "colab-check", "lock", "course",
+                 "instructor-lab"):
         assert task in out
 
 
@@ -75,3 +76,29 @@ def test_locked_version_reads_the_lock():
     assert tasks.locked_version("torch") == "2.13.0"
     with pytest.raises(SystemExit, match="no line"):
         tasks.locked_version("no-such-package")
+
+
+def test_the_student_lab_hides_nbgraders_instructor_tools_and_the_instructor_lab_shows_them():
+    probe = ("import json\n"
+             "from jupyter_core.paths import jupyter_config_path\n"
+             "from jupyter_server.extension.config import ExtensionConfigManager\n"
+             "from jupyterlab_server.config import get_page_config\n"
+             "enabled = ExtensionConfigManager(read_config_path=jupyter_config_path()).get_jpserver_extensions()\n"
+             "labconfig = [p + '/labconfig' for p in jupyter_config_path()]\n"
+             "page = get_page_config(labconfig, None, None)\n"
+             "disabled = page.get('disabledExtensions', [])\n"
+             "disabled = [k for k, v in disabled.items() if v] if isinstance(disabled, dict) else list(disabled)\n"
+             "print(json.dumps({'server': {k: v for k, v in enabled.items() if 'nbgrader' in k},"
+             " 'disabled': disabled}))\n")
+    import json
+
+    def extensions(env):
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
+        return json.loads(out.strip().splitlines()[-1])
+
+    student = extensions(tasks.student_lab_env())
+    assert student["server"] and not any(student["server"].values())          # formgrader & co. off
+    assert "@jupyter/nbgrader" in student["disabled"]                          # the lab toolbar and menus off
+    instructor = extensions(tasks._env())
+    assert instructor["server"].get("nbgrader.server_extensions.formgrader") is True
+    assert "@jupyter/nbgrader" not in instructor["disabled"]
