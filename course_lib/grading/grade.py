@@ -295,6 +295,17 @@ def _launcher(memory_gb: float | None) -> list[str]:
     return [sys.executable, "-m", "nbgrader"]
 
 
+def _last_error(log: Path) -> str:
+    """``: <the last exception line>`` of a log's last section (nbgrader's traceback), or nothing."""
+    try:
+        section = log.read_text(encoding="utf-8", errors="replace").rsplit("\n===== ", 1)[-1]
+    except OSError:
+        return ""
+    errors = re.findall(r"^\s*((?:\w+\.)*\w*(?:Error|Exception)\w*: .+)$", section, flags=re.MULTILINE)
+    errors = [e for e in errors if "see the the above traceback" not in e and "see the above traceback" not in e]
+    return f": {errors[-1].strip()[:200]}" if errors else ""
+
+
 def _cell_reason(cell) -> str:
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
     if not errors:
@@ -373,7 +384,7 @@ def _grade_notebook(exercise: Exercise, submission: Path, student: str, template
                     if code < 0:
                         killed = f"the grading process was killed ({signal.Signals(-code).name})"
                     elif code != 0:
-                        killed = f"nbgrader autograde failed (exit {code})"
+                        killed = f"nbgrader autograde failed (exit {code}{_last_error(log)})"
                 except subprocess.TimeoutExpired:
                     killed = "stopped: the student's time limit ran out"
                 finally:

@@ -379,3 +379,15 @@ def test_nbgraders_own_commands_from_the_course_directory(tmp_path):
     exported = pd.read_csv(tmp_path / "export.csv").set_index("student_id")
     assert exported.loc["Alice", "raw_score"] == 3       # the warning no longer costs the test its points
     assert exported.loc["bob", "raw_score"] == 0
+
+
+def test_a_failed_autograde_is_reported_by_its_own_error_not_see_the_above_traceback(tmp_path):
+    from course_lib.grading.grade import _last_error
+
+    log = tmp_path / "alice.log"
+    log.write_text("===== 00 =====\nValueError: an older notebook's error\n===== 01 =====\n  File 'x.py'\n"
+                   "KeyError: 'nb01_tests'\n[AutogradeApp | ERROR] There was an error processing assignment\n"
+                   "nbgrader.converters.base.NbGraderException: Please see the the above traceback for details\n")
+    assert _last_error(log) == ": KeyError: 'nb01_tests'"
+    log.write_text("===== 02 =====\nnothing went wrong\n")
+    assert _last_error(log) == ""
