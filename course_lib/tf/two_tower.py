@@ -23,7 +23,7 @@ import tensorflow as tf
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
 from course_lib.side_features import FeatureEncoder
-from course_lib.tf.training import TFRecommender, dense_weights, get_device, minibatches, progress
+from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer, minibatches, progress
 from course_lib.validation import (
     argument_error,
     check_choice,
@@ -250,7 +250,7 @@ class _Pointwise(TFRecommender):
         self.device_ = device
         with tf.device(self.device_):
             self.network_ = self._build()
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
+            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
             step = tf.function(self._step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             matrix = train.to_csr()
@@ -280,6 +280,14 @@ class _Pointwise(TFRecommender):
         variables = self.network_.trainable_variables
         self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        users, items, labels = batch
+        with tf.device(self.device_):
+            return float(self._step(_ids(users), _ids(items), tf.constant(np.asarray(labels, np.float32))))
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """Binary cross-entropy of one batch of (users, items, labels)."""
@@ -418,7 +426,7 @@ class TwoTowerRetrieval(TFRecommender):
                 output_dim=self.output_dim, seed=self.seed)
             self._tables = (tf.constant(self.user_codes_), tf.constant(self.genres_), tf.constant(self.year_codes_),
                             tf.constant(self.log_q_))
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
+            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
             step = tf.function(self._step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             self.history_ = {"loss": [], "seconds": []}
@@ -447,6 +455,13 @@ class TwoTowerRetrieval(TFRecommender):
         variables = self.network_.trainable_variables
         self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        with tf.device(self.device_):
+            return float(self._step(*(_ids(a) for a in batch)))
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """The in-batch softmax loss of one batch of (users, shown item ids, item ids)."""
