@@ -272,3 +272,15 @@ def test_the_suite_sees_momentum_in_one_twin(interactions, monkeypatch):
     pair = next(p for p in PAIRS if p.name == "GMF")
     with pytest.raises(AssertionError, match="after step"):
         compare_training(pair, "sgd", interactions, short_fit=0)
+
+
+@pytest.mark.parametrize("name", ["NeuMF", "MultDAE", "LatentFactor", "BPRMF", "TwoTowerMLP"])
+def test_the_suite_sees_an_adam_epsilon_of_1e7_alone(name, request, monkeypatch):
+    """The same update as PyTorch's Adam, only epsilon 1e-7 (Keras' default) instead of 1e-8."""
+    from course_lib.tf.training import TorchAdam
+
+    for module in TF_MODULES:
+        monkeypatch.setattr(module, "make_optimizer", lambda _, learning_rate: TorchAdam(learning_rate, epsilon=1e-7))
+    pair = next(p for p in PAIRS if p.name == name)
+    with pytest.raises(AssertionError, match="after step"):
+        compare_training(pair, "adam", request.getfixturevalue(pair.data), short_fit=0)
