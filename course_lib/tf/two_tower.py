@@ -47,7 +47,8 @@ class Tower(keras.Model):
     """Dense + ReLU for each hidden width, then a linear output layer (no activation).
 
     ``init``: ``"he"`` (weights N(0, 2 / fan_in), keeps the variance through ReLUs), ``"normal"``
-    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (Keras's).
+    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's
+    ``nn.Linear`` default, weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the twin).
     """
 
     def __init__(self, input_dim: int, hidden_dims: tuple[int, ...], output_dim: int, init: str = "he",
@@ -62,8 +63,11 @@ class Tower(keras.Model):
             elif init == "normal":
                 kernel = keras.initializers.RandomNormal(stddev=1.0, seed=seed + index)
             else:
-                kernel = keras.initializers.GlorotUniform(seed=seed + index)
-            dense = keras.layers.Dense(fan_out, kernel_initializer=kernel, bias_initializer="zeros")
+                bound = 1.0 / fan_in ** 0.5
+                kernel = keras.initializers.RandomUniform(-bound, bound, seed=seed + index)
+            bias = (keras.initializers.RandomUniform(-1.0 / fan_in ** 0.5, 1.0 / fan_in ** 0.5, seed=seed + 100 + index)
+                    if init == "default" else "zeros")
+            dense = keras.layers.Dense(fan_out, kernel_initializer=kernel, bias_initializer=bias)
             dense.build((None, fan_in))  # the variables exist at once, so weights can be set before a call
             self.linears.append(dense)
 

@@ -27,6 +27,7 @@ from course_lib.metrics import rmse
 from course_lib.rating_models import GlobalMean, check_rating_arguments, rating_data
 from course_lib.torch.training import (
     TorchRecommender,
+    build_network,
     get_device,
     make_generator,
     make_optimizer,
@@ -95,7 +96,7 @@ class BiasOnly(TorchRecommender):
         self.global_mean_ = float(np.mean(train.ratings))
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
         self.device_ = device
-        self.network_ = self._build(train).to(self.device_)  # its weights drawn from self.seed
+        self.network_ = build_network(lambda: self._build(train), self.device_)  # its weights drawn from self.seed
         self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         self.history_ = {"loss": [], "train_rmse": []} | ({"test_rmse": []} if validation is not None else {})

@@ -19,7 +19,7 @@ from torch import nn
 
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
 from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
-from course_lib.torch.training import TorchRecommender, get_device, make_generator, make_optimizer
+from course_lib.torch.training import TorchRecommender, build_network, get_device, make_generator, make_optimizer
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
@@ -148,7 +148,7 @@ class TorchSteps(TorchRecommender):
 
     def _build(self, train: Any) -> None:
         self.device_ = get_device(self.device)
-        self.network_ = self._network(train).to(self.device_)  # its weights drawn from self.seed (no global seeding)
+        self.network_ = build_network(lambda: self._network(train), self.device_)  # weights drawn from self.seed
         self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
 
     def _penalty(self) -> torch.Tensor:

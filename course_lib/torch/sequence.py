@@ -33,6 +33,7 @@ from course_lib.sequences import (
 from course_lib.torch.training import (
     SeededDropout,
     TorchRecommender,
+    build_network,
     default_init,
     get_device,
     make_generator,
@@ -161,7 +162,7 @@ class _SequenceRecommender(TorchRecommender):
         self.n_items_, self.max_length_ = train.n_items, train.sequences.shape[1] - 1
         sequences = check_sequences(train.sequences, self.n_items_)
         self.device_ = get_device(self.device)
-        self.network_ = self._build().to(self.device_)  # its weights and dropout masks drawn from self.seed
+        self.network_ = build_network(self._build, self.device_)  # its weights and dropout masks drawn from self.seed
         self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate, self.weight_decay)
         rng = np.random.default_rng(self.seed)
         self.history_: dict[str, list[float]] = {"loss": []}

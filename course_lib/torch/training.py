@@ -3,6 +3,7 @@ mini-batches and the progress bar. Twin: course_lib/tf/training.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from course_lib.base import Recommender, minibatches, progress
 from course_lib.optim import optimizer_settings
 from course_lib.validation import check_weights, device_unavailable, parse_device
 
-__all__ = ["get_device", "TorchRecommender", "minibatches", "progress", "make_optimizer", "make_generator"]
+__all__ = ["get_device", "TorchRecommender", "minibatches", "progress", "make_optimizer", "make_generator", "build_network"]
 
 
 def make_optimizer(name: str, parameters: Any, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
@@ -33,6 +34,19 @@ def make_optimizer(name: str, parameters: Any, learning_rate: float, weight_deca
                                    initial_accumulator_value=settings["initial_accumulator"], weight_decay=weight_decay)
     return torch.optim.RMSprop(parameters, lr=learning_rate, alpha=settings["rho"], eps=settings["epsilon"],
                                momentum=settings["momentum"], weight_decay=weight_decay)
+
+
+def build_network(factory: Callable[[], nn.Module], device: torch.device) -> nn.Module:
+    """``factory()`` on ``device``, with torch's global generator saved and restored around it.
+
+    ``nn.Linear``, ``nn.Embedding`` and ``nn.GRU`` draw throwaway weights from the global generator
+    in their constructors; the course's networks then draw their real weights from their own
+    generator (``make_generator(seed)``). So building a network neither depends on nor moves the
+    global generator.
+    """
+    with torch.random.fork_rng(devices=[]):
+        network = factory()
+    return network.to(device)
 
 
 def make_generator(seed: int) -> torch.Generator:

@@ -23,7 +23,15 @@ from torch import Tensor, nn
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
 from course_lib.side_features import FeatureEncoder
-from course_lib.torch.training import TorchRecommender, default_init, get_device, make_optimizer, minibatches, progress
+from course_lib.torch.training import (
+    TorchRecommender,
+    build_network,
+    default_init,
+    get_device,
+    make_optimizer,
+    minibatches,
+    progress,
+)
 from course_lib.validation import (
     argument_error,
     check_choice,
@@ -41,7 +49,8 @@ class Tower(nn.Module):
     """Linear + ReLU for each hidden width, then a linear output layer (no activation).
 
     ``init``: ``"he"`` (weights N(0, 2 / fan_in), keeps the variance through ReLUs), ``"normal"``
-    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's).
+    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's
+    ``nn.Linear`` default, weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the twin).
     """
 
     def __init__(self, input_dim: int, hidden_dims: tuple[int, ...], output_dim: int, init: str = "he",
@@ -216,7 +225,7 @@ class _Pointwise(TorchRecommender):
         device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
         self.device_ = device
-        self.network_ = self._build().to(self.device_)
+        self.network_ = build_network(self._build, self.device_)
         self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         matrix = train.to_csr()
@@ -389,7 +398,8 @@ class TwoTowerRetrieval(TorchRecommender):
         train = self._start_fit(train)
         self._prepare(train)
         self.device_ = device
-        self.network_ = TwoTowerRetrievalNet(self.n_users_, self.n_items_, **self._network_arguments()).to(self.device_)
+        self.network_ = build_network(lambda: TwoTowerRetrievalNet(self.n_users_, self.n_items_, **self._network_arguments()),
+                                      self.device_)
         self._tables = (self._tensor(self.user_codes_), self._tensor(self.genres_, torch.float32),
                         self._tensor(self.year_codes_), self._tensor(self.log_q_, torch.float32))
         self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)

@@ -284,3 +284,50 @@ def test_the_suite_sees_an_adam_epsilon_of_1e7_alone(name, request, monkeypatch)
     pair = next(p for p in PAIRS if p.name == name)
     with pytest.raises(AssertionError, match="after step"):
         compare_training(pair, "adam", request.getfixturevalue(pair.data), short_fit=0)
+
+
+# ------------------------------------------------------------------ initialization and seeds
+@pytest.mark.parametrize("pair", PAIRS, ids=[pair.name for pair in PAIRS])
+def test_twins_initialize_alike(pair, request):
+    """One initialization per layer kind: each weight of the two twins is drawn from the same
+    distribution (constant weights equal; others with a standard deviation within 25%)."""
+    data = request.getfixturevalue(pair.data)
+    arguments = dict(pair.arguments, seed=3)
+    fit = {"show_progress": False} if "show_progress" not in arguments else {}
+    torch_weights = pair.torch_class(**arguments).fit(data, **fit).get_weights()
+    tf_weights = pair.tf_class(**arguments).fit(data, **fit).get_weights()
+    for key, torch_value in torch_weights.items():
+        tf_value = tf_weights[key]
+        if np.ptp(torch_value) == 0 or np.ptp(tf_value) == 0:
+            np.testing.assert_array_equal(tf_value, torch_value, err_msg=f"{pair.name}: {key} (a constant start)")
+        elif torch_value.size >= 200:  # enough draws for the standard deviation to mean something
+            ratio = float(np.std(tf_value) / np.std(torch_value))
+            assert 0.75 < ratio < 1.33, f"{pair.name}: {key} starts with std {np.std(torch_value):.4f} in PyTorch " \
+                                        f"and {np.std(tf_value):.4f} in TensorFlow"
+
+
+def _with_dropout(pair):
+    arguments = dict(pair.arguments)
+    if "dropout" in arguments or pair.name in ("NeuMF", "MLP", "SelfAttention"):
+        arguments["dropout"] = 0.3
+    return arguments
+
+
+@pytest.mark.parametrize("pair", PAIRS, ids=[pair.name for pair in PAIRS])
+def test_torch_fit_leaves_the_global_generator_alone(pair, request):
+    """The seed reaches the weights (and dropout masks) through the model's own generator: fitting
+    neither reads nor moves torch's global generator, and the same seed gives the same model."""
+    data = request.getfixturevalue(pair.data)
+    arguments = dict(_with_dropout(pair), seed=5, epochs=1)
+    fit = {"show_progress": False} if "show_progress" not in arguments else {}
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first = pair.torch_class(**arguments).fit(data, **fit)
+    assert torch.equal(torch.get_rng_state(), state), f"{pair.name}: fit moved torch's global generator"
+    torch.manual_seed(999)  # another global state: the model must not depend on it
+    second = pair.torch_class(**arguments).fit(data, **fit)
+    other = pair.torch_class(**dict(arguments, seed=6)).fit(data, **fit)
+    inputs = pair.score_input(data)
+    np.testing.assert_array_equal(first.score(inputs), second.score(inputs), err_msg=pair.name)
+    if pair.name != "BiasOnly":  # zero biases and one batch holding every rating: nothing random to seed
+        assert not np.allclose(first.score(inputs), other.score(inputs)), f"{pair.name}: seed 6 gave seed 5's model"
