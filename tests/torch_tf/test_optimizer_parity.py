@@ -19,10 +19,12 @@ in-batch softmax adds ``u . b`` to every logit of a row, so that bias has a true
 its computed gradient is float round-off, which Adam's ``m / sqrt(v)`` turns into a full step of
 either sign; that bias shifts all of a user's scores by one constant, so this pair's scores are
 compared after subtracting each user's mean score (what a ranking sees).
-Keras' own Adam (epsilon 1e-7 added to the uncorrected sqrt(v)), RMSprop (rho 0.9, epsilon
-under the root) and Adagrad (accumulator from 0.1) move the weights by up to a few hundredths of a
-step more or less: ``test_the_suite_sees_keras_default_optimizers`` checks that these settings,
-the TensorFlow twins' settings before course_lib.optim, fail it.
+Keras' own Adam (epsilon 1e-7 added to the uncorrected sqrt(v), and a row seen twice in a batch
+adding g1^2 + g2^2 to v), RMSprop (rho 0.9, epsilon under the root) and Adagrad (accumulator from
+0.1), the TensorFlow twins' settings before course_lib.optim, differ from PyTorch's by up to a
+whole step after the first step (Adam, Adagrad) and ten steps (RMSprop):
+``test_the_suite_sees_keras_default_optimizers`` checks that they fail the suite, and
+``test_the_suite_sees_an_adam_epsilon_of_1e7_alone`` that PyTorch's Adam with Keras' epsilon does.
 """
 
 from __future__ import annotations
