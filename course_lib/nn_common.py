@@ -21,13 +21,13 @@ import scipy.sparse as sp
 
 from course_lib.base import check_interactions, minibatches, progress
 from course_lib.data.interactions import Interactions
+from course_lib.optim import OPTIMIZERS
 from course_lib.sampling import sample_negatives
 from course_lib.validation import check_choice, check_epochs, check_integer, check_integer_sequence, check_number
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "FoldIn", "learning_rate_at", "implicit_batches", "explicit_batches",
            "corrupt_profiles", "kl_beta", "NeuralTrainer"]
 
-OPTIMIZERS = ("adam", "sgd", "adagrad", "rmsprop")
 SCHEDULERS = (None, "step", "exponential", "cosine")
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 
 from course_lib.data.interactions import Interactions
 
-__all__ = ["plot_long_tail", "plot_comparison", "plot_history", "results_table"]
+__all__ = ["plot_long_tail", "plot_comparison", "plot_history", "results_table", "TIMING_KEYS",
+           "plot_histories"]
 
 
 def plot_long_tail(data: Interactions, head_share: float = 0.5, ax: Any = None, log: bool = False) -> Any:
@@ -93,15 +94,87 @@ def plot_comparison(results: Mapping[str, pd.DataFrame] | pd.DataFrame,
     return ax
 
 
-def plot_history(history: Mapping[str, Sequence[float]], ax: Any = None, title: str = "Training") -> Any:
-    """Curves of a model's ``history_`` (per-epoch losses and validation metrics)."""
-    if not history:
-        raise ValueError("`history` is empty: fit the model first (its history_ fills during fit).")
+TIMING_KEYS = ("seconds", "epoch_seconds")
+
+
+def plot_history(history: Any, ax: Any = None, title: str = "Training", keys: Sequence[str] | None = None) -> Any:
+    """Learning curves: one line per per-epoch series of a model's ``history_``, against the epoch.
+
+    ``history`` is a fitted model (its ``history_`` is read) or a ``{name: per-epoch values}``
+    mapping such as ``model.history_``: ``loss``, ``validation_<metric>[@k]``, ``train_rmse``,
+    ``test_rmse`` or any curves of your own. Timing entries (``seconds``, ``epoch_seconds``) are
+    not curves and are left out. ``keys`` picks the series to draw, in that order (default: all
+    the curves). Each line is labelled with its key; the axes are titled ``title`` and "epoch".
+    """
+    history = _history_of(history)
+    curves = [key for key in history if key not in TIMING_KEYS] if keys is None else list(keys)
+    unknown = [key for key in curves if key not in history]
+    if unknown:
+        raise ValueError(f"{unknown} not in the history; it has {list(history)}.")
+    if not curves:
+        raise ValueError(f"The history holds no per-epoch curve, only {list(history)}.")
+    series = {}
+    for key in curves:
+        values = np.asarray(history[key], dtype=float) if _is_sequence(history[key]) else None
+        if values is None or values.ndim != 1:
+            raise ValueError(f"history[{key!r}] should be a list of per-epoch numbers, got {history[key]!r:.80}.")
+        series[key] = values
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    for name, values in history.items():
-        ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=name)
+    for key, values in series.items():
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=3, label=key)
     ax.set_xlabel("epoch")
     ax.set_title(title)
     ax.legend()
     return ax
+
+
+def plot_histories(models: Mapping[str, Any], key: str = "loss", ax: Any = None, title: str | None = None,
+                   marker: str | None = "o") -> Any:
+    """One curve of several models on one axis: ``history_[key]`` of each, labelled with its name.
+
+    ``models`` is ``{name: fitted model or its history_}``, for example a PyTorch model and its
+    TensorFlow twin, or one family trained with different settings. A model whose history lacks
+    ``key`` is a ValueError that names the model and the keys it has.
+    """
+    if not models:
+        raise ValueError("`models` is empty: pass {name: fitted model (or its history_)}.")
+    histories = {name: _history_of(model) for name, model in models.items()}
+    missing = {name: list(history) for name, history in histories.items() if key not in history}
+    if missing:
+        raise ValueError(f"{key!r} is not in the history of {', '.join(map(repr, missing))}; "
+                         f"it has {next(iter(missing.values()))}.")
+    for name, history in histories.items():
+        if not _is_sequence(history[key]) or np.asarray(history[key], dtype=float).ndim != 1:
+            raise ValueError(f"history[{key!r}] of {name!r} should be a list of per-epoch numbers.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for name, history in histories.items():
+        values = np.asarray(history[key], dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, marker=marker, markersize=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key)
+    ax.set_title(title if title is not None else key)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
+
+
+def _history_of(history: Any) -> Mapping[str, Any]:
+    if not isinstance(history, Mapping):
+        model = type(history).__name__
+        if not hasattr(type(history), "fit"):
+            raise TypeError(f"plot_history takes a model's history_ (a dict of per-epoch lists) or the fitted "
+                            f"model, got {model}.")
+        if not hasattr(history, "history_"):
+            raise RuntimeError(f"{model} is not fitted: fit it first (its history_ fills during fit).")
+        if not history.history_:
+            raise ValueError(f"{model}'s history_ is empty: it records no epoch (it is not trained epoch by "
+                             "epoch, or it was fitted with epochs=0).")
+        history = history.history_
+    if not history:
+        raise ValueError("`history` is empty: fit the model first (its history_ fills during fit).")
+    return history

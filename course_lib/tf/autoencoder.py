@@ -38,17 +38,23 @@ def kl_divergence(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
     return tf.reduce_mean(tf.reduce_sum(0.5 * (-log_variance + tf.exp(log_variance) + tf.square(mean) - 1), axis=-1))
 
 
+def _uniform(fan_in: int, seed: int) -> keras.initializers.Initializer:
+    return keras.initializers.RandomUniform(-fan_in ** -0.5, fan_in ** -0.5, seed=seed)
+
+
 class AutoencoderNet(keras.Model):
     """I -> H -> Z (or 2Z: mean and log-variance) -> H -> I, tanh between layers, logits out."""
 
     def __init__(self, n_items: int, hidden_dim: int, latent_dim: int, variational: bool = False,
                  normalize_input: bool = True, seed: int = 0) -> None:
         super().__init__()
-        glorot = keras.initializers.GlorotUniform
-        self.encoder = [keras.layers.Dense(hidden_dim, kernel_initializer=glorot(seed)),
-                        keras.layers.Dense(2 * latent_dim if variational else latent_dim, kernel_initializer=glorot(seed + 1))]
-        self.decoder = [keras.layers.Dense(hidden_dim, kernel_initializer=glorot(seed + 2)),
-                        keras.layers.Dense(n_items, kernel_initializer=glorot(seed + 3))]
+        # PyTorch's nn.Linear default, as the twin: weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        widths = [(n_items, hidden_dim), (hidden_dim, 2 * latent_dim if variational else latent_dim),
+                  (latent_dim, hidden_dim), (hidden_dim, n_items)]
+        layers = [keras.layers.Dense(units, kernel_initializer=_uniform(fan_in, seed + 2 * k),
+                                     bias_initializer=_uniform(fan_in, seed + 2 * k + 1))
+                  for k, (fan_in, units) in enumerate(widths)]
+        self.encoder, self.decoder = layers[:2], layers[2:]
         self.variational, self.normalize_input = variational, normalize_input
 
     def call(self, inputs: tf.Tensor, epsilon: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor | None]:

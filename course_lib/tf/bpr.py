@@ -20,7 +20,7 @@ import tensorflow as tf
 from course_lib.base import check_hyperparameters
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
-from course_lib.tf.training import TFRecommender, get_device, progress
+from course_lib.tf.training import TFRecommender, get_device, make_optimizer, progress
 
 __all__ = ["BPRNet", "BPRMF", "bpr_loss"]
 
@@ -111,10 +111,7 @@ class BPRMF(TFRecommender):
         self.device_ = device
         with tf.device(self.device_):
             self.network_ = BPRNet(self.n_users_, self.n_items_, self.embedding_dim, self.init_std, self.seed)
-            if self.optimizer == "adam":  # torch's epsilon, so that both twins train alike
-                self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
-            else:
-                self.optimizer_ = keras.optimizers.SGD(learning_rate=self.learning_rate)
+            self.optimizer_ = make_optimizer(self.optimizer, self.learning_rate)  # the PyTorch twin's update
             step = tf.function(self._step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             matrix = train.to_csr()
@@ -143,6 +140,13 @@ class BPRMF(TFRecommender):
         variables = self.network_.trainable_variables
         self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss * tf.cast(tf.shape(users)[0], loss.dtype)
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer on one batch of (users, positives, negatives);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        with tf.device(self.device_):
+            return float(self._step(*(tf.constant(np.asarray(a), tf.int64) for a in batch))) / len(batch[0])
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """The training loss (BPR plus L2) of one batch of (users, positives, negatives)."""

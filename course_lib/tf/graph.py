@@ -20,7 +20,7 @@ import tensorflow as tf
 from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
-from course_lib.tf.training import TFRecommender, get_device, minibatches, progress
+from course_lib.tf.training import TFRecommender, get_device, make_optimizer, minibatches, progress
 from course_lib.validation import check_epochs, check_integer, check_number
 
 __all__ = ["propagate", "csr_adjacency", "sparse_matmul", "LightGCNNet", "LightGCN"]
@@ -172,10 +172,20 @@ class LightGCN(TFRecommender):
                 variable.assign_sub(learning_rate * tf.convert_to_tensor(gradient))
         self._final = None
 
+    def optimizer_step(self, users: Any, positives: Any, negatives: Any) -> float:
+        """One step of the model's own optimizer on one batch, on the whole graph (no edge dropout);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        with tf.device(self.device_):
+            loss, gradients = self._gradients(self.adjacency_, *self._batch(users, positives, negatives))
+            self.optimizer_.apply_gradients(zip(gradients, self.network_.trainable_variables, strict=True))
+        self._final = None
+        return float(loss)
+
     # ---------------------------------------------------------------- training
     def fit(self, train: Interactions, show_progress: bool = True) -> LightGCN:
         train = self._build(train)
-        optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
+        self.optimizer_ = optimizer = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
         variables = self.network_.trainable_variables
 
         @tf.function(reduce_retracing=True)

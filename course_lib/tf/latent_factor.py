@@ -24,7 +24,7 @@ from course_lib.base import check_item_ids
 from course_lib.data.interactions import Interactions
 from course_lib.metrics import rmse
 from course_lib.rating_models import GlobalMean, check_rating_arguments, rating_data
-from course_lib.tf.training import TFRecommender, get_device, minibatches, progress
+from course_lib.tf.training import TFRecommender, get_device, make_optimizer, minibatches, progress
 
 __all__ = ["GlobalMean", "BiasOnly", "LatentFactor", "BiasOnlyNet", "LatentFactorNet"]
 
@@ -91,7 +91,7 @@ class BiasOnly(TFRecommender):
         with tf.device(self.device_):
             self.network_ = self._build(train)
             self.network_(tf.constant([0]), tf.constant([0]))  # create the variables
-            optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
+            self.optimizer_ = optimizer = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam
             variables = self.network_.trainable_variables
 
             @tf.function(reduce_retracing=True)
@@ -128,6 +128,17 @@ class BiasOnly(TFRecommender):
         batch = tf.cast(tf.shape(predictions)[0], tf.float32)
         squared_error = tf.nn.l2_loss(predictions - tf.cast(ratings, tf.float32))             # sum / 2
         return 2.0 * (squared_error + self.weight_decay * self._penalty(user_ids, item_ids)) / batch
+
+    def optimizer_step(self, user_ids: Any, item_ids: Any, ratings: Any) -> float:
+        """One step of the model's own optimizer (Adam) on one batch; returns the loss before the
+        step. For the parity tests."""
+        self._check_fitted()
+        variables = self.network_.trainable_variables
+        with tf.device(self.device_), tf.GradientTape() as tape:
+            loss = self._loss(np.asarray(user_ids), np.asarray(item_ids), np.asarray(ratings, np.float32))
+        with tf.device(self.device_):
+            self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return float(loss)
 
     def loss_on_batch(self, user_ids: Any, item_ids: Any, ratings: Any) -> float:
         self._check_fitted()

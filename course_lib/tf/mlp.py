@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
 from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
-from course_lib.tf.training import TFRecommender, dense_weights, get_device
+from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
@@ -140,10 +140,6 @@ class NeuMFNet(keras.Model):
 
 
 # ------------------------------------------------------------------ recommenders
-_OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
-               "adagrad": keras.optimizers.Adagrad, "rmsprop": keras.optimizers.RMSprop}
-
-
 class TFSteps(TFRecommender):
     """The TensorFlow primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
 
@@ -159,7 +155,7 @@ class TFSteps(TFRecommender):
         with tf.device(self.device_):
             self.network_ = self._network(train)
             self._batch_loss(self._as_tensors(self._dummy_batch()), training=False)  # creates the weights
-            self.optimizer_ = _OPTIMIZERS[self.optimizer](learning_rate=self.learning_rate)
+            self.optimizer_ = make_optimizer(self.optimizer, self.learning_rate)  # the PyTorch twin's update
             self.optimizer_.build(self.network_.trainable_variables)
         self._step = tf.function(self._step_eager, reduce_retracing=True)
 
@@ -192,6 +188,12 @@ class TFSteps(TFRecommender):
     def _train_batch(self, batch: dict[str, np.ndarray]) -> float:
         with tf.device(self.device_):
             return float(self._step(self._as_tensors(batch)))
+
+    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
+        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._train_batch(batch)
 
     def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
         """The training loss (penalty included) of one batch, with dropout off."""

@@ -30,7 +30,7 @@ from course_lib.sequences import (
     evaluate_next_item,
     pad_or_cut,
 )
-from course_lib.tf.training import TFRecommender, dense_weights, get_device, minibatches, progress
+from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer, minibatches, progress
 
 __all__ = ["MeanPooling", "GRURecommender", "SelfAttention", "MeanPoolingNet", "GRUNet", "SelfAttentionNet",
            "causal_mask"]
@@ -206,7 +206,7 @@ class _SequenceRecommender(TFRecommender):
             self.network_(tf.constant(sequences[:1, 1:]))  # create the variables
             table = self.network_.item_embeddings.embeddings
             table.assign(tf.tensor_scatter_nd_update(table, [[0]], tf.zeros((1, table.shape[1]))))  # as padding_idx
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate)
+            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
             step = tf.function(self._train_step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             self.history_: dict[str, list[float]] = {"loss": []}
@@ -242,6 +242,13 @@ class _SequenceRecommender(TFRecommender):
         loss, gradients = self._gradients(sequences, training=True)
         self.optimizer_.apply_gradients(zip(gradients, self.network_.trainable_variables, strict=True))
         return loss
+
+    def optimizer_step(self, sequences: Any) -> float:
+        """One step of the model's own optimizer (Adam, with ``weight_decay``) on ``sequences``;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        with tf.device(self.device_):
+            return float(self._train_step(tf.constant(check_sequences(sequences, self.n_items_))))
 
     def loss_on_batch(self, sequences: Any) -> float:
         """The training loss on ``sequences`` (N, L): inputs all columns but the last, targets shifted by one."""

@@ -23,7 +23,7 @@ import tensorflow as tf
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
 from course_lib.side_features import FeatureEncoder
-from course_lib.tf.training import TFRecommender, dense_weights, get_device, minibatches, progress
+from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer, minibatches, progress
 from course_lib.validation import (
     argument_error,
     check_choice,
@@ -47,7 +47,8 @@ class Tower(keras.Model):
     """Dense + ReLU for each hidden width, then a linear output layer (no activation).
 
     ``init``: ``"he"`` (weights N(0, 2 / fan_in), keeps the variance through ReLUs), ``"normal"``
-    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (Keras's).
+    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's
+    ``nn.Linear`` default, weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the twin).
     """
 
     def __init__(self, input_dim: int, hidden_dims: tuple[int, ...], output_dim: int, init: str = "he",
@@ -62,8 +63,11 @@ class Tower(keras.Model):
             elif init == "normal":
                 kernel = keras.initializers.RandomNormal(stddev=1.0, seed=seed + index)
             else:
-                kernel = keras.initializers.GlorotUniform(seed=seed + index)
-            dense = keras.layers.Dense(fan_out, kernel_initializer=kernel, bias_initializer="zeros")
+                bound = 1.0 / fan_in ** 0.5
+                kernel = keras.initializers.RandomUniform(-bound, bound, seed=seed + index)
+            bias = (keras.initializers.RandomUniform(-1.0 / fan_in ** 0.5, 1.0 / fan_in ** 0.5, seed=seed + 100 + index)
+                    if init == "default" else "zeros")
+            dense = keras.layers.Dense(fan_out, kernel_initializer=kernel, bias_initializer=bias)
             dense.build((None, fan_in))  # the variables exist at once, so weights can be set before a call
             self.linears.append(dense)
 
@@ -250,7 +254,7 @@ class _Pointwise(TFRecommender):
         self.device_ = device
         with tf.device(self.device_):
             self.network_ = self._build()
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
+            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
             step = tf.function(self._step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             matrix = train.to_csr()
@@ -280,6 +284,14 @@ class _Pointwise(TFRecommender):
         variables = self.network_.trainable_variables
         self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        users, items, labels = batch
+        with tf.device(self.device_):
+            return float(self._step(_ids(users), _ids(items), tf.constant(np.asarray(labels, np.float32))))
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """Binary cross-entropy of one batch of (users, items, labels)."""
@@ -418,7 +430,7 @@ class TwoTowerRetrieval(TFRecommender):
                 output_dim=self.output_dim, seed=self.seed)
             self._tables = (tf.constant(self.user_codes_), tf.constant(self.genres_), tf.constant(self.year_codes_),
                             tf.constant(self.log_q_))
-            self.optimizer_ = keras.optimizers.Adam(learning_rate=self.learning_rate, epsilon=1e-8)
+            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
             step = tf.function(self._step, reduce_retracing=True)
             rng = np.random.default_rng(self.seed)
             self.history_ = {"loss": [], "seconds": []}
@@ -447,6 +459,13 @@ class TwoTowerRetrieval(TFRecommender):
         variables = self.network_.trainable_variables
         self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        with tf.device(self.device_):
+            return float(self._step(*(_ids(a) for a in batch)))
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """The in-batch softmax loss of one batch of (users, shown item ids, item ids)."""

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from course_lib.base import check_hyperparameters
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
-from course_lib.torch.training import TorchRecommender, get_device, progress
+from course_lib.torch.training import TorchRecommender, get_device, make_optimizer, progress
 
 __all__ = ["BPRNet", "BPRMF", "bpr_loss"]
 
@@ -98,8 +98,7 @@ class BPRMF(TorchRecommender):
         train = self._start_fit(train)
         self.device_ = device
         self.network_ = BPRNet(self.n_users_, self.n_items_, self.embedding_dim, self.init_std, self.seed).to(self.device_)
-        optimizer_class = torch.optim.Adam if self.optimizer == "adam" else torch.optim.SGD
-        self.optimizer_ = optimizer_class(self.network_.parameters(), lr=self.learning_rate)
+        self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         matrix = train.to_csr()
         self.history_ = {"loss": [], "seconds": []}
@@ -128,6 +127,12 @@ class BPRMF(TorchRecommender):
         loss.backward()
         self.optimizer_.step()
         return loss
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer on one batch of (users, positives, negatives);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return float(self._step(*(self._tensor(a) for a in batch)).detach())
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """The training loss (BPR plus L2) of one batch of (users, positives, negatives)."""

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
-from course_lib.torch.training import TorchRecommender, get_device, minibatches, progress
+from course_lib.torch.training import TorchRecommender, get_device, make_optimizer, minibatches, progress
 from course_lib.validation import check_epochs, check_integer, check_number
 
 __all__ = ["propagate", "symmetric_sparse_mm", "LightGCNNet", "LightGCN"]
@@ -177,10 +177,25 @@ class LightGCN(TorchRecommender):
                 parameter -= learning_rate * parameter.grad
         self._final = None
 
+    def _update(self, adjacency: Tensor, users: Any, positives: Any, negatives: Any) -> Tensor:
+        self.optimizer_.zero_grad()
+        loss = self._loss(adjacency, users, positives, negatives)
+        loss.backward()
+        self.optimizer_.step()
+        return loss.detach()
+
+    def optimizer_step(self, users: Any, positives: Any, negatives: Any) -> float:
+        """One step of the model's own optimizer on one batch, on the whole graph (no edge dropout);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        loss = float(self._update(self.adjacency_, users, positives, negatives))
+        self._final = None
+        return loss
+
     # ---------------------------------------------------------------- training
     def fit(self, train: Interactions, show_progress: bool = True) -> LightGCN:
         train = self._build(train)
-        optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         self.history_ = {"loss": []}
         self.epoch_seconds_: list[float] = []
 
@@ -189,11 +204,8 @@ class LightGCN(TorchRecommender):
             users, positives, negatives = sample_triplets(train, seed=self.rng_)
             total = 0.0
             for batch in minibatches(len(users), int(self.batch_size)):
-                optimizer.zero_grad()
-                loss = self._loss(self._training_adjacency(), users[batch], positives[batch], negatives[batch])
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(batch)
+                loss = self._update(self._training_adjacency(), users[batch], positives[batch], negatives[batch])
+                total += float(loss) * len(batch)
             self.history_["loss"].append(total / len(users))
             self.epoch_seconds_.append(time.perf_counter() - started)
         self._final = None

@@ -25,7 +25,15 @@ from course_lib.base import check_item_ids
 from course_lib.data.interactions import Interactions
 from course_lib.metrics import rmse
 from course_lib.rating_models import GlobalMean, check_rating_arguments, rating_data
-from course_lib.torch.training import TorchRecommender, get_device, minibatches, progress
+from course_lib.torch.training import (
+    TorchRecommender,
+    build_network,
+    get_device,
+    make_generator,
+    make_optimizer,
+    minibatches,
+    progress,
+)
 
 __all__ = ["GlobalMean", "BiasOnly", "LatentFactor", "BiasOnlyNet", "LatentFactorNet"]
 
@@ -45,12 +53,14 @@ class BiasOnlyNet(nn.Module):
 
 
 class LatentFactorNet(BiasOnlyNet):
-    def __init__(self, n_users: int, n_items: int, global_mean: float, embedding_dim: int, init_std: float) -> None:
+    def __init__(self, n_users: int, n_items: int, global_mean: float, embedding_dim: int, init_std: float,
+                 seed: int = 0) -> None:
         super().__init__(n_users, n_items, global_mean)
         self.user_factors = nn.Embedding(n_users, embedding_dim)
         self.item_factors = nn.Embedding(n_items, embedding_dim)
-        nn.init.normal_(self.user_factors.weight, std=init_std)
-        nn.init.normal_(self.item_factors.weight, std=init_std)
+        generator = make_generator(seed)  # the weights' own stream: torch's global generator is left alone
+        nn.init.normal_(self.user_factors.weight, std=init_std, generator=generator)
+        nn.init.normal_(self.item_factors.weight, std=init_std, generator=generator)
 
     def forward(self, user_ids: Tensor, item_ids: Tensor) -> Tensor:
         interaction = (self.user_factors(user_ids) * self.item_factors(item_ids)).sum(-1)  # (B,)
@@ -86,20 +96,14 @@ class BiasOnly(TorchRecommender):
         self.global_mean_ = float(np.mean(train.ratings))
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
         self.device_ = device
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.network_ = self._build(train).to(self.device_)
-        optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.network_ = build_network(lambda: self._build(train), self.device_)  # its weights drawn from self.seed
+        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         self.history_ = {"loss": [], "train_rmse": []} | ({"test_rmse": []} if validation is not None else {})
         for _ in progress(range(self.epochs), show_progress, type(self).__name__):
             total = 0.0
             for rows in minibatches(len(train), self.batch_size, rng):
-                loss = self._loss(train.users[rows], train.items[rows], train.ratings[rows])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(rows)
+                total += self._update(train.users[rows], train.items[rows], train.ratings[rows]) * len(rows)
             self.history_["loss"].append(total / len(train))
             for name, part in (("train_rmse", train), ("test_rmse", validation)):
                 if part is not None:
@@ -117,6 +121,19 @@ class BiasOnly(TorchRecommender):
         users, items = self._tensor(user_ids), self._tensor(item_ids)
         predictions = self.network_(users, items)                                                # (B,)
         return F.mse_loss(predictions, self._tensor(ratings, torch.float32)) + self.weight_decay * self._penalty(users, items)
+
+    def _update(self, user_ids: Any, item_ids: Any, ratings: Any) -> float:
+        loss = self._loss(user_ids, item_ids, ratings)
+        self.optimizer_.zero_grad()
+        loss.backward()
+        self.optimizer_.step()
+        return loss.item()
+
+    def optimizer_step(self, user_ids: Any, item_ids: Any, ratings: Any) -> float:
+        """One step of the model's own optimizer (Adam) on one batch; returns the loss before the
+        step. For the parity tests."""
+        self._check_fitted()
+        return self._update(user_ids, item_ids, ratings)
 
     def loss_on_batch(self, user_ids: Any, item_ids: Any, ratings: Any) -> float:
         self._check_fitted()
@@ -161,4 +178,5 @@ class LatentFactor(BiasOnly):
         self.init_std = init_std
 
     def _build(self, train: Interactions) -> nn.Module:
-        return LatentFactorNet(train.n_users, train.n_items, self.global_mean_, self.embedding_dim, self.init_std)
+        return LatentFactorNet(train.n_users, train.n_items, self.global_mean_, self.embedding_dim, self.init_std,
+                               self.seed)

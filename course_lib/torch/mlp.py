@@ -19,33 +19,37 @@ from torch import nn
 
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
 from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
-from course_lib.torch.training import TorchRecommender, get_device
+from course_lib.torch.training import TorchRecommender, build_network, get_device, make_generator, make_optimizer
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
 
-def _embedding(n_rows: int, dim: int) -> nn.Embedding:
+def _embedding(n_rows: int, dim: int, generator: torch.Generator) -> nn.Embedding:
     table = nn.Embedding(n_rows, dim)
-    nn.init.normal_(table.weight, std=0.01)  # NCF's initialization; N(0, 1) would start far too large
+    nn.init.normal_(table.weight, std=0.01, generator=generator)  # NCF's initialization; N(0, 1) starts far too large
     return table
 
 
-def _linear(in_dim: int, out_dim: int) -> nn.Linear:
+def _linear(in_dim: int, out_dim: int, generator: torch.Generator) -> nn.Linear:
     # Glorot-uniform weights and zero biases (NCF's choice, and Keras' default: the TensorFlow twin's)
     layer = nn.Linear(in_dim, out_dim)
-    nn.init.xavier_uniform_(layer.weight)
+    nn.init.xavier_uniform_(layer.weight, generator=generator)
     nn.init.zeros_(layer.bias)
     return layer
 
 
-def _tower(in_dim: int, hidden_dims: Sequence[int]) -> nn.ModuleList:
+def _tower(in_dim: int, hidden_dims: Sequence[int], generator: torch.Generator) -> nn.ModuleList:
     dims = [in_dim, *hidden_dims]
-    return nn.ModuleList(_linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+    return nn.ModuleList(_linear(a, b, generator) for a, b in zip(dims[:-1], dims[1:], strict=True))
 
 
-def _run_tower(layers: nn.ModuleList, x: torch.Tensor, dropout: float, training: bool) -> torch.Tensor:
+def _run_tower(layers: nn.ModuleList, x: torch.Tensor, dropout: float, training: bool,
+               generator: torch.Generator) -> torch.Tensor:
     for layer in layers:
-        x = F.dropout(F.relu(layer(x)), dropout, training)                  # (B, H_l)
+        x = F.relu(layer(x))                                                 # (B, H_l)
+        if training and dropout > 0:  # the mask from the network's own generator, not torch's global one
+            keep = torch.rand(x.shape, generator=generator).to(x.device) >= dropout
+            x = x * keep / (1.0 - dropout)
     return x
 
 
@@ -53,26 +57,28 @@ class RatingNet(nn.Module):
     """Explicit NCF: [user embedding, item embedding] -> ReLU layers -> one rating."""
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
-                 dropout: float = 0.0, global_mean: float = 0.0) -> None:
+                 dropout: float = 0.0, global_mean: float = 0.0, seed: int = 0) -> None:
         super().__init__()
-        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.layers = _tower(2 * embedding_dim, hidden_dims)
-        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
+        g = make_generator(seed)  # the weights' own stream: torch's global generator is left alone
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
+        self.layers = _tower(2 * embedding_dim, hidden_dims, g)
+        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1, g)
         nn.init.constant_(self.output.bias, global_mean)  # start at the mean rating
-        self.dropout = dropout
+        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
-        return self.output(_run_tower(self.layers, x, self.dropout, self.training)).squeeze(-1)  # (B,)
+        return self.output(_run_tower(self.layers, x, self.dropout, self.training, self.dropout_generator)).squeeze(-1)  # (B,)
 
 
 class GMFNet(nn.Module):
     """Generalized matrix factorization: logit = w . (p_u * q_i) + b."""
 
-    def __init__(self, n_users: int, n_items: int, embedding_dim: int) -> None:
+    def __init__(self, n_users: int, n_items: int, embedding_dim: int, seed: int = 0) -> None:
         super().__init__()
-        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.output = _linear(embedding_dim, 1)
+        g = make_generator(seed)
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
+        self.output = _linear(embedding_dim, 1, g)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         return self.output(self.user_embedding(users) * self.item_embedding(items)).squeeze(-1)  # (B,)
@@ -82,16 +88,17 @@ class MLPNet(nn.Module):
     """The MLP tower of NCF: [p_u, q_i] -> ReLU layers -> logit."""
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, seed: int = 0) -> None:
         super().__init__()
-        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.layers = _tower(2 * embedding_dim, hidden_dims)
-        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1)
-        self.dropout = dropout
+        g = make_generator(seed)
+        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
+        self.layers = _tower(2 * embedding_dim, hidden_dims, g)
+        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1, g)
+        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
-        return self.output(_run_tower(self.layers, x, self.dropout, self.training)).squeeze(-1)  # (B,)
+        return self.output(_run_tower(self.layers, x, self.dropout, self.training, self.dropout_generator)).squeeze(-1)  # (B,)
 
 
 class NeuMFNet(nn.Module):
@@ -103,25 +110,26 @@ class NeuMFNet(nn.Module):
     """
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
-                 dropout: float = 0.0, item_features: np.ndarray | None = None) -> None:
+                 dropout: float = 0.0, item_features: np.ndarray | None = None, seed: int = 0) -> None:
         super().__init__()
-        self.gmf_user, self.gmf_item = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.mlp_user, self.mlp_item = _embedding(n_users, embedding_dim), _embedding(n_items, embedding_dim)
-        self.layers = _tower(2 * embedding_dim, hidden_dims)
+        g = make_generator(seed)
+        self.gmf_user, self.gmf_item = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
+        self.mlp_user, self.mlp_item = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
+        self.layers = _tower(2 * embedding_dim, hidden_dims, g)
         width = embedding_dim + (hidden_dims[-1] if hidden_dims else 2 * embedding_dim)
         if item_features is not None:
-            self.feature_user = _embedding(n_users, embedding_dim)
-            self.feature_projection = _linear(item_features.shape[1], embedding_dim)
+            self.feature_user = _embedding(n_users, embedding_dim, g)
+            self.feature_projection = _linear(item_features.shape[1], embedding_dim, g)
             # not a weight: kept out of the state_dict, so the weight keys match the TF twin's
             self.register_buffer("item_features", torch.tensor(np.asarray(item_features)), persistent=False)
             width += embedding_dim
-        self.output = _linear(width, 1)
-        self.dropout = dropout
+        self.output = _linear(width, 1, g)
+        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)                                   # (B, D)
         mlp = torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=-1)               # (B, 2D)
-        branches = [gmf, _run_tower(self.layers, mlp, self.dropout, self.training)]         # (B, D), (B, H)
+        branches = [gmf, _run_tower(self.layers, mlp, self.dropout, self.training, self.dropout_generator)]         # (B, D), (B, H)
         if hasattr(self, "feature_projection"):
             content = self.feature_projection(self.item_features[items])                    # (B, D)
             branches.append(self.feature_user(users) * content)                             # (B, D)
@@ -129,10 +137,6 @@ class NeuMFNet(nn.Module):
 
 
 # ------------------------------------------------------------------ recommenders
-_OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
-               "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
-
-
 class TorchSteps(TorchRecommender):
     """The PyTorch primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
 
@@ -144,9 +148,8 @@ class TorchSteps(TorchRecommender):
 
     def _build(self, train: Any) -> None:
         self.device_ = get_device(self.device)
-        torch.manual_seed(self.seed)
-        self.network_ = self._network(train).to(self.device_)
-        self.optimizer_ = _OPTIMIZERS[self.optimizer](self.network_.parameters(), lr=self.learning_rate)
+        self.network_ = build_network(lambda: self._network(train), self.device_)  # weights drawn from self.seed
+        self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
 
     def _penalty(self) -> torch.Tensor:
         l1 = getattr(self, "l1", 0.0)
@@ -169,6 +172,12 @@ class TorchSteps(TorchRecommender):
         loss.backward()
         self.optimizer_.step()
         return float(loss.detach())
+
+    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
+        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._train_batch(batch)
 
     def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
         """The training loss (penalty included) of one batch, with dropout off."""
@@ -214,7 +223,7 @@ class ExplicitNCF(ExplicitNCFBase, _TorchNCF):
 
     def _network(self, train: Any) -> nn.Module:
         return RatingNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
-                         self.global_mean_)
+                         self.global_mean_, self.seed)
 
 
 class GMF(ImplicitNCFBase, _TorchNCF):
@@ -228,14 +237,14 @@ class GMF(ImplicitNCFBase, _TorchNCF):
                          batch_size, keep_best, patience, seed, device, show_progress)
 
     def _network(self, train: Any) -> nn.Module:
-        return GMFNet(self.n_users_, self.n_items_, self.embedding_dim)
+        return GMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.seed)
 
 
 class MLP(ImplicitNCFBase, _TorchNCF):
     """The MLP tower of NCF alone, trained like GMF."""
 
     def _network(self, train: Any) -> nn.Module:
-        return MLPNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout)
+        return MLPNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout, self.seed)
 
 
 class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TorchNCF):
@@ -248,7 +257,7 @@ class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TorchNCF):
     """
 
     def _network(self, train: Any) -> nn.Module:
-        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout)
+        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout, seed=self.seed)
 
 
 class HybridNeuMF(HybridFeaturesMixin, NeuMF):
@@ -261,4 +270,4 @@ class HybridNeuMF(HybridFeaturesMixin, NeuMF):
 
     def _network(self, train: Any) -> nn.Module:
         return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
-                        self.item_features_)
+                        self.item_features_, self.seed)

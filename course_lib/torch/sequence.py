@@ -30,7 +30,17 @@ from course_lib.sequences import (
     evaluate_next_item,
     pad_or_cut,
 )
-from course_lib.torch.training import TorchRecommender, get_device, minibatches, progress
+from course_lib.torch.training import (
+    SeededDropout,
+    TorchRecommender,
+    build_network,
+    default_init,
+    get_device,
+    make_generator,
+    make_optimizer,
+    minibatches,
+    progress,
+)
 
 __all__ = ["MeanPooling", "GRURecommender", "SelfAttention", "MeanPoolingNet", "GRUNet", "SelfAttentionNet",
            "causal_mask"]
@@ -47,10 +57,11 @@ def causal_mask(sequences: Tensor) -> Tensor:
 
 
 class MeanPoolingNet(nn.Module):
-    def __init__(self, n_items: int, embedding_dim: int) -> None:
+    def __init__(self, n_items: int, embedding_dim: int, seed: int = 0) -> None:
         super().__init__()
         self.item_embeddings = nn.Embedding(n_items + 1, embedding_dim, padding_idx=0)
         self.output = nn.Linear(embedding_dim, n_items)
+        default_init(self, make_generator(seed))  # torch's default distributions, from the network's own seed
 
     def forward(self, sequences: Tensor) -> Tensor:
         mask = (sequences > 0).unsqueeze(-1).float()               # (B, L, 1)
@@ -60,11 +71,12 @@ class MeanPoolingNet(nn.Module):
 
 
 class GRUNet(nn.Module):
-    def __init__(self, n_items: int, embedding_dim: int) -> None:
+    def __init__(self, n_items: int, embedding_dim: int, seed: int = 0) -> None:
         super().__init__()
         self.item_embeddings = nn.Embedding(n_items + 1, embedding_dim, padding_idx=0)
         self.gru = nn.GRU(embedding_dim, embedding_dim, batch_first=True)
         self.output = nn.Linear(embedding_dim, n_items)
+        default_init(self, make_generator(seed))
 
     def forward(self, sequences: Tensor) -> Tensor:
         states, _ = self.gru(self.item_embeddings(sequences))     # (B, L, D)
@@ -74,14 +86,14 @@ class GRUNet(nn.Module):
 class Block(nn.Module):
     """Pre-norm transformer block: causal multi-head attention, then a position-wise MLP."""
 
-    def __init__(self, embedding_dim: int, n_heads: int, dropout: float) -> None:
+    def __init__(self, embedding_dim: int, n_heads: int, dropout: float, generator: torch.Generator) -> None:
         super().__init__()
         self.n_heads = n_heads
         self.attention_norm = nn.LayerNorm(embedding_dim, eps=1e-6)
         self.query, self.key, self.value, self.mix = (nn.Linear(embedding_dim, embedding_dim) for _ in range(4))
         self.mlp_norm = nn.LayerNorm(embedding_dim, eps=1e-6)
         self.hidden, self.back = nn.Linear(embedding_dim, embedding_dim), nn.Linear(embedding_dim, embedding_dim)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SeededDropout(dropout, generator)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         batch, length, dim = x.shape
@@ -97,17 +109,20 @@ class Block(nn.Module):
 
 class SelfAttentionNet(nn.Module):
     def __init__(self, n_items: int, embedding_dim: int, max_length: int, n_blocks: int, n_heads: int,
-                 dropout: float) -> None:
+                 dropout: float, seed: int = 0) -> None:
         super().__init__()
+        masks = make_generator(seed + 1)  # the dropout masks' own stream
         self.item_embeddings = nn.Embedding(n_items + 1, embedding_dim, padding_idx=0)
         self.position_embeddings = nn.Embedding(max_length, embedding_dim)
-        self.blocks = nn.ModuleList(Block(embedding_dim, n_heads, dropout) for _ in range(n_blocks))
+        self.blocks = nn.ModuleList(Block(embedding_dim, n_heads, dropout, masks) for _ in range(n_blocks))
         self.final_norm = nn.LayerNorm(embedding_dim, eps=1e-6)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = SeededDropout(dropout, masks)
         self.output = nn.Linear(embedding_dim, n_items)
+        generator = make_generator(seed)
+        default_init(self, generator)
         # Small embeddings (SASRec starts small too): the blocks learn faster than from N(0, 1).
-        nn.init.normal_(self.item_embeddings.weight, std=0.1)
-        nn.init.normal_(self.position_embeddings.weight, std=0.02)
+        nn.init.normal_(self.item_embeddings.weight, std=0.1, generator=generator)
+        nn.init.normal_(self.position_embeddings.weight, std=0.02, generator=generator)
         with torch.no_grad():
             self.item_embeddings.weight[0] = 0.0
 
@@ -147,10 +162,8 @@ class _SequenceRecommender(TorchRecommender):
         self.n_items_, self.max_length_ = train.n_items, train.sequences.shape[1] - 1
         sequences = check_sequences(train.sequences, self.n_items_)
         self.device_ = get_device(self.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            self.network_ = self._build().to(self.device_)
-        optimizer = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        self.network_ = build_network(self._build, self.device_)  # its weights and dropout masks drawn from self.seed
+        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate, self.weight_decay)
         rng = np.random.default_rng(self.seed)
         self.history_: dict[str, list[float]] = {"loss": []}
         if validation is not None:
@@ -158,12 +171,7 @@ class _SequenceRecommender(TorchRecommender):
         for _ in progress(range(self.epochs), show_progress, type(self).__name__):
             total, count = 0.0, 0
             for rows in minibatches(len(sequences), self.batch_size, rng):
-                self.network_.train()
-                loss = self._loss(self._tensor(sequences[rows]))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total, count = total + loss.item() * len(rows), count + len(rows)
+                total, count = total + self._update(self._tensor(sequences[rows])) * len(rows), count + len(rows)
             self.history_["loss"].append(total / count)
             if validation is not None:
                 self.history_["validation_mrr"].append(evaluate_next_item(self, validation)["mrr"])
@@ -174,6 +182,20 @@ class _SequenceRecommender(TorchRecommender):
         logits = self.network_(inputs)                                           # (B, L-1, I)
         keep = (inputs > 0) & (targets > 0)                                      # a real item read and one to predict
         return F.cross_entropy(logits[keep], targets[keep] - 1)                  # mean over predictions
+
+    def _update(self, sequences: Tensor) -> float:
+        self.network_.train()
+        loss = self._loss(sequences)
+        self.optimizer_.zero_grad()
+        loss.backward()
+        self.optimizer_.step()
+        return loss.item()
+
+    def optimizer_step(self, sequences: Any) -> float:
+        """One step of the model's own optimizer (Adam, with ``weight_decay``) on ``sequences``;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._update(self._tensor(check_sequences(sequences, self.n_items_)))
 
     def loss_on_batch(self, sequences: Any) -> float:
         """The training loss on ``sequences`` (N, L): inputs all columns but the last, targets shifted by one."""
@@ -206,14 +228,14 @@ class MeanPooling(_SequenceRecommender):
     """Next item from the mean of the embeddings of the items seen so far (order ignored)."""
 
     def _build(self) -> nn.Module:
-        return MeanPoolingNet(self.n_items_, self.embedding_dim)
+        return MeanPoolingNet(self.n_items_, self.embedding_dim, self.seed)
 
 
 class GRURecommender(_SequenceRecommender):
     """Next item from the state of a GRU run over the item embeddings (Hidasi et al. 2016)."""
 
     def _build(self) -> nn.Module:
-        return GRUNet(self.n_items_, self.embedding_dim)
+        return GRUNet(self.n_items_, self.embedding_dim, self.seed)
 
 
 class SelfAttention(_SequenceRecommender):
@@ -230,4 +252,4 @@ class SelfAttention(_SequenceRecommender):
 
     def _build(self) -> nn.Module:
         return SelfAttentionNet(self.n_items_, self.embedding_dim, self.max_length_, self.n_blocks, self.n_heads,
-                                self.dropout)
+                                self.dropout, self.seed)

@@ -3,6 +3,7 @@ mini-batches and the progress bar. Twin: course_lib/tf/training.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -10,9 +11,48 @@ import torch
 from torch import nn
 
 from course_lib.base import Recommender, minibatches, progress
+from course_lib.optim import optimizer_settings
 from course_lib.validation import check_weights, device_unavailable, parse_device
 
-__all__ = ["get_device", "TorchRecommender", "minibatches", "progress"]
+__all__ = ["get_device", "TorchRecommender", "minibatches", "progress", "make_optimizer", "make_generator", "build_network"]
+
+
+def make_optimizer(name: str, parameters: Any, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """The optimizer ``name`` of ``course_lib.optim`` (adam, sgd, adagrad, rmsprop) over ``parameters``.
+
+    Its hyperparameters come from the one table the TensorFlow twins read too. ``weight_decay``
+    is torch's coupled L2 (``weight_decay * w`` added to the gradient), not AdamW's decay.
+    """
+    settings = optimizer_settings(name)
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=learning_rate, betas=(settings["beta_1"], settings["beta_2"]),
+                                eps=settings["epsilon"], weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=learning_rate, momentum=settings["momentum"], weight_decay=weight_decay)
+    if name == "adagrad":
+        return torch.optim.Adagrad(parameters, lr=learning_rate, lr_decay=0.0, eps=settings["epsilon"],
+                                   initial_accumulator_value=settings["initial_accumulator"], weight_decay=weight_decay)
+    return torch.optim.RMSprop(parameters, lr=learning_rate, alpha=settings["rho"], eps=settings["epsilon"],
+                               momentum=settings["momentum"], weight_decay=weight_decay)
+
+
+def build_network(factory: Callable[[], nn.Module], device: torch.device) -> nn.Module:
+    """``factory()`` on ``device``, with torch's global generator saved and restored around it.
+
+    ``nn.Linear``, ``nn.Embedding`` and ``nn.GRU`` draw throwaway weights from the global generator
+    in their constructors; the course's networks then draw their real weights from their own
+    generator (``make_generator(seed)``). So building a network neither depends on nor moves the
+    global generator.
+    """
+    with torch.random.fork_rng(devices=[]):
+        network = factory()
+    return network.to(device)
+
+
+def make_generator(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed``: networks draw their initial weights from it,
+    so a model's ``seed`` reaches its weights without touching torch's global generator."""
+    return torch.Generator().manual_seed(int(seed))
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -70,3 +110,49 @@ class TorchRecommender(Recommender):
         if not array.flags.writeable:  # the data's arrays are read-only; torch wants to own a writable one
             array = array.copy()
         return torch.as_tensor(array, dtype=dtype, device=self.device_)
+
+
+def default_init(module: nn.Module, generator: torch.Generator) -> nn.Module:
+    """PyTorch's default initialization of every ``nn.Linear``, ``nn.Embedding``, ``nn.GRU`` and
+    ``nn.LayerNorm`` in ``module``, drawn from ``generator`` instead of torch's global generator.
+
+    Linear: weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (what ``kaiming_uniform_(a=sqrt(5))``
+    gives); Embedding: N(0, 1), the padding row 0; GRU: every weight U(-1/sqrt(H), 1/sqrt(H));
+    LayerNorm: ones and zeros. The TensorFlow twins draw from the same distributions.
+    """
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / layer.in_features ** 0.5
+                layer.weight.uniform_(-bound, bound, generator=generator)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound, generator=generator)
+            elif isinstance(layer, nn.Embedding):
+                layer.weight.normal_(0.0, 1.0, generator=generator)
+                if layer.padding_idx is not None:
+                    layer.weight[layer.padding_idx] = 0.0
+            elif isinstance(layer, nn.GRU):
+                bound = 1.0 / layer.hidden_size ** 0.5
+                for parameter in layer.parameters():
+                    parameter.uniform_(-bound, bound, generator=generator)
+            elif isinstance(layer, nn.LayerNorm):
+                nn.init.ones_(layer.weight)
+                nn.init.zeros_(layer.bias)
+    return module
+
+
+class SeededDropout(nn.Module):
+    """``nn.Dropout`` whose masks come from ``generator`` (the network's own), not torch's global one."""
+
+    def __init__(self, p: float, generator: torch.Generator) -> None:
+        super().__init__()
+        self.p, self.generator = float(p), generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.p
+        return x * keep / (1.0 - self.p)
+
+
+__all__ += ["default_init", "SeededDropout"]

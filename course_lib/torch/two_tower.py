@@ -23,7 +23,15 @@ from torch import Tensor, nn
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_negatives
 from course_lib.side_features import FeatureEncoder
-from course_lib.torch.training import TorchRecommender, get_device, minibatches, progress
+from course_lib.torch.training import (
+    TorchRecommender,
+    build_network,
+    default_init,
+    get_device,
+    make_optimizer,
+    minibatches,
+    progress,
+)
 from course_lib.validation import (
     argument_error,
     check_choice,
@@ -41,7 +49,8 @@ class Tower(nn.Module):
     """Linear + ReLU for each hidden width, then a linear output layer (no activation).
 
     ``init``: ``"he"`` (weights N(0, 2 / fan_in), keeps the variance through ReLUs), ``"normal"``
-    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's).
+    (N(0, 1): too large, the usual way to kill a narrow network) or ``"default"`` (PyTorch's
+    ``nn.Linear`` default, weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in the twin).
     """
 
     def __init__(self, input_dim: int, hidden_dims: tuple[int, ...], output_dim: int, init: str = "he",
@@ -51,6 +60,8 @@ class Tower(nn.Module):
         widths = [input_dim, *hidden_dims, output_dim]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         generator = torch.Generator().manual_seed(seed)
+        if init == "default":  # PyTorch's distributions, from the tower's own generator
+            default_init(self.linears, generator)
         with torch.no_grad():
             for linear in self.linears:
                 if init == "he":
@@ -214,8 +225,8 @@ class _Pointwise(TorchRecommender):
         device = get_device(self.device)  # before any state changes
         train = self._start_fit(train)
         self.device_ = device
-        self.network_ = self._build().to(self.device_)
-        self.optimizer_ = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.network_ = build_network(self._build, self.device_)
+        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         matrix = train.to_csr()
         users, items = train.users.astype(np.int64), train.items.astype(np.int64)
@@ -244,6 +255,13 @@ class _Pointwise(TorchRecommender):
         loss.backward()
         self.optimizer_.step()
         return loss.detach()
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        users, items, labels = batch
+        return float(self._step(self._tensor(users), self._tensor(items), self._tensor(labels, torch.float32)))
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """Binary cross-entropy of one batch of (users, items, labels)."""
@@ -380,10 +398,11 @@ class TwoTowerRetrieval(TorchRecommender):
         train = self._start_fit(train)
         self._prepare(train)
         self.device_ = device
-        self.network_ = TwoTowerRetrievalNet(self.n_users_, self.n_items_, **self._network_arguments()).to(self.device_)
+        self.network_ = build_network(lambda: TwoTowerRetrievalNet(self.n_users_, self.n_items_, **self._network_arguments()),
+                                      self.device_)
         self._tables = (self._tensor(self.user_codes_), self._tensor(self.genres_, torch.float32),
                         self._tensor(self.year_codes_), self._tensor(self.log_q_, torch.float32))
-        self.optimizer_ = torch.optim.Adam(self.network_.parameters(), lr=self.learning_rate)
+        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
         rng = np.random.default_rng(self.seed)
         self.history_ = {"loss": [], "seconds": []}
         started = time.perf_counter()
@@ -392,11 +411,7 @@ class TwoTowerRetrieval(TorchRecommender):
             for batch in self._batches(train, rng):
                 if len(batch[0]) < 2:
                     continue
-                loss = self._loss(batch)
-                self.optimizer_.zero_grad()
-                loss.backward()
-                self.optimizer_.step()
-                total, count = total + float(loss.detach()) * len(batch[0]), count + len(batch[0])
+                total, count = total + self._update(batch) * len(batch[0]), count + len(batch[0])
             self.history_["loss"].append(total / max(count, 1))
             self.history_["seconds"].append(time.perf_counter() - started)
         return self
@@ -408,6 +423,19 @@ class TwoTowerRetrieval(TorchRecommender):
         item_vectors = self.network_.encode_items(shown, genres[items], year_codes[items])         # (B, D)
         return in_batch_softmax_loss(user_vectors, item_vectors, log_q[items] if self.logq_correction else None,
                                      self.temperature)
+
+    def _update(self, batch: tuple[Any, Any, Any]) -> float:
+        loss = self._loss(batch)
+        self.optimizer_.zero_grad()
+        loss.backward()
+        self.optimizer_.step()
+        return float(loss.detach())
+
+    def optimizer_step(self, batch: tuple[Any, Any, Any]) -> float:
+        """One step of the model's own optimizer (Adam) on one batch, in ``loss_on_batch``'s form;
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._update(batch)
 
     def loss_on_batch(self, batch: tuple[Any, Any, Any]) -> float:
         """The in-batch softmax loss of one batch of (users, shown item ids, item ids)."""
