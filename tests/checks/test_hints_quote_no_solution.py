@@ -7,13 +7,15 @@ import importlib
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from course_lib.grading.check import solution_lines
-from tests.checks._hints import hint_of
-
 pytest.importorskip("torch")
+pytest.importorskip("nbgrader")  # course_lib.grading (the grading extra); not in the Colab profile
+
+import nbformat  # noqa: E402
+
+from course_lib.grading.check import solution_lines  # noqa: E402
+from tests.checks._hints import hint_of  # noqa: E402
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 MODULES = ["test_data_and_evaluation", "test_mlp_basics", "test_autoencoders", "test_ease_r", "test_two_tower",
