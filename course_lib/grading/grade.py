@@ -388,10 +388,13 @@ def _grade_notebook(exercise: Exercise, submission: Path, student: str, template
                 except subprocess.TimeoutExpired:
                     killed = "stopped: the student's time limit ran out"
                 finally:
-                    try:
-                        os.killpg(process.pid, signal.SIGKILL)   # the kernel and anything it started
-                    except (ProcessLookupError, PermissionError, AttributeError):
-                        pass
+                    if hasattr(os, "killpg"):
+                        try:
+                            os.killpg(process.pid, signal.SIGKILL)   # the kernel and anything it started
+                        except (ProcessLookupError, PermissionError):
+                            pass
+                    elif process.poll() is None:
+                        process.kill()            # Windows: no process groups; the kernel may outlive it
                     process.wait()
         autograded = work / "autograded" / student / name / f"{name}.ipynb"
         if killed is None and autograded.exists():
