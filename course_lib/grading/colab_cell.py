@@ -87,8 +87,10 @@ def stamp_setup_cell(notebook: nbformat.NotebookNode, address: str | None) -> nb
         cell = nbformat.v4.new_code_cell(source)
         cell.id = SETUP_CELL_ID
         cells.insert(0, cell)
-    # Never graded, never part of an exercise: no nbgrader metadata.
-    cell.metadata = nbformat.NotebookNode({"tags": ["colab-setup"]})
+    # Never graded, never part of an exercise: no nbgrader metadata. The timestamps that executing
+    # the notebook records stay, so stamping an executed solution changes nothing.
+    kept = {"execution": cell.metadata["execution"]} if "execution" in cell.metadata else {}
+    cell.metadata = nbformat.NotebookNode({**kept, "tags": ["colab-setup"]})
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     notebook.nbformat_minor = max(notebook.get("nbformat_minor", 5), 5)  # cell ids
     return notebook
