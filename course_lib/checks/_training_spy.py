@@ -126,3 +126,21 @@ class TrainingSpy:
         if erased:
             return "erased"
         return None
+
+    def step_problem(self, n_batches: int, zeroed_once: str) -> str | None:
+        """A hint when the optimizer did not take exactly one step per batch, each on the gradient of
+        one backward pass; ``None`` otherwise. ``zeroed_once`` says where the single reset sat."""
+        if self.count("step") != n_batches:
+            return (f"optimizer.step() ran {self.count('step')} times for {n_batches} batches: one update "
+                    "per batch.")
+        problem = self.gradient_problem()
+        if self.count("zero") == 0 or problem == "accumulates":
+            return ("the gradients add up from batch to batch: call optimizer.zero_grad() once per batch, before "
+                    "loss.backward().")
+        if problem == "once":
+            return (f"optimizer.zero_grad() runs {zeroed_once}, so from the second batch on the gradients add up: "
+                    "reset them for every batch, before loss.backward().")
+        if problem == "erased":
+            return ("optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so the step sees no "
+                    "gradient: reset the gradients before the backward pass.")
+        return None

@@ -228,19 +228,9 @@ def check_rmse_training(train_function: Callable) -> None:
                     f"{expected_sizes[-1]}), {epochs * n_batches} in all; the network trained on {len(sizes)} "
                     f"batches, the first of sizes {first}. Cut the shuffled ratings into consecutive slices of "
                     "batch_size, the last one shorter, and take one step per slice.")
-    if spy.count("step") != epochs * n_batches:
-        _fail(name, f"optimizer.step() ran {spy.count('step')} times for {epochs * n_batches} batches: one update "
-                    "per batch.")
-    problem = spy.gradient_problem()
-    if spy.count("zero") == 0 or problem == "accumulates":
-        _fail(name, "the gradients add up from batch to batch: call optimizer.zero_grad() once per batch, before "
-                    "loss.backward().")
-    if problem == "once":
-        _fail(name, "optimizer.zero_grad() runs once, before the loop, so from the second batch on the gradients "
-                    "add up: reset them for every batch, before loss.backward().")
-    if problem == "erased":
-        _fail(name, "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so the step sees no "
-                    "gradient: reset the gradients before the backward pass.")
+    step_hint = spy.step_problem(epochs * n_batches, "once, before the loop")
+    if step_hint:
+        _fail(name, step_hint)
     all_keys = sorted(int(u) * train.n_items + int(i) for u, i in zip(train.users, train.items, strict=True))
     data_order = [int(u) * train.n_items + int(i) for u, i in zip(train.users, train.items, strict=True)]
     orders = _epoch_orders(spy, train.n_items, n_batches)

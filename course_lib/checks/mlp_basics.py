@@ -90,19 +90,9 @@ def check_training_loop(train_one_epoch: Callable[..., float]) -> None:
         _fail(name, f"the model trained on batches of sizes {trained}; the loader has {len(batch_sizes)} batches "
                     f"of sizes {batch_sizes}. One forward pass, backward pass and step per batch, over every batch "
                     "of the loader.")
-    if spy.count("step") != len(batch_sizes):
-        _fail(name, f"optimizer.step() ran {spy.count('step')} times for {len(batch_sizes)} batches: one update "
-                    "per batch.")
-    problem = spy.gradient_problem()
-    if spy.count("zero") == 0 or problem == "accumulates":
-        _fail(name, "the gradients add up from batch to batch: call optimizer.zero_grad() once per batch, before "
-                    "loss.backward().")
-    if problem == "once":
-        _fail(name, "optimizer.zero_grad() runs once per epoch, so from the second batch on the gradients add up: "
-                    "reset them for every batch, before loss.backward().")
-    if problem == "erased":
-        _fail(name, "optimizer.zero_grad() runs between loss.backward() and optimizer.step(), so the step sees no "
-                    "gradient: reset the gradients before the backward pass.")
+    step_hint = spy.step_problem(len(batch_sizes), "once per epoch")
+    if step_hint:
+        _fail(name, step_hint)
     if np.allclose(before, after):
         _fail(name, "the weights did not change: is the optimizer's step taken after loss.backward()?")
     reference = _loop_setup()

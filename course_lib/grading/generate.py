@@ -28,7 +28,7 @@ from nbgrader.preprocessors import (
     LockCells,
 )
 
-__all__ = ["student_version", "generate", "stamp_solutions", "write_if_changed", "KERNELSPEC"]
+__all__ = ["student_version", "generate", "stamp_solutions", "write_if_changed", "write_text_atomically", "KERNELSPEC"]
 
 from course_lib.grading.colab_cell import KERNELSPEC, course_address, stamp_readme, stamp_setup_cell
 
@@ -79,6 +79,13 @@ def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> bool:
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, text)
+    return True
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder: readers see the old
+    file or the new one, never half of it."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
@@ -87,7 +94,6 @@ def write_if_changed(notebook: nbformat.NotebookNode, path: Path) -> bool:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return True
 
 
 def generate(solutions: Path, notebooks: Path) -> list[Path]:

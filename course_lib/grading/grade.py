@@ -53,6 +53,7 @@ import nbformat
 import pandas as pd
 
 from course_lib.grading.execute import import_statements
+from course_lib.grading.generate import write_text_atomically
 
 __all__ = ["grade_submissions", "prepare_course", "find_notebooks", "resolve_duplicates", "main", "COURSE_ID"]
 
@@ -508,15 +509,6 @@ def _unpack(archive: Path, target: Path) -> Path:
     return target
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _table(rows: list[dict], exercises: dict[str, Exercise]) -> pd.DataFrame:
@@ -617,12 +609,12 @@ def grade_submissions(
                 state[student] = {"fingerprint": fingerprint, "rows": student_rows}
                 _write_feedback_page(out / "feedback", course_dir, student, student_rows)
                 table = _table([r for s in sorted(rows) for r in rows[s]], exercises)
-                _write_atomically(out / "grades.csv", table.to_csv(index=False))
-                _write_atomically(state_path, json.dumps(state))
+                write_text_atomically(out / "grades.csv", table.to_csv(index=False))
+                write_text_atomically(state_path, json.dumps(state))
             if show_progress:
                 print(f"graded {student} in {time.perf_counter() - started:.1f} s", flush=True)
     table = _table([r for s in sorted(rows) if s in students for r in rows[s]], exercises)
-    _write_atomically(out / "grades.csv", table.to_csv(index=False))
+    write_text_atomically(out / "grades.csv", table.to_csv(index=False))
     return table
 
 
@@ -643,7 +635,7 @@ def _write_feedback_page(feedback_dir: Path, course_dir: Path, student: str, row
         lines.append(f"<tr><td>{html.escape(row['notebook'])}</td><td>{row['total']:g} / {row['max']:g}</td>"
                      f"<td>{html.escape(row['reason'] or 'graded')}</td><td>{link}</td></tr>")
     lines.append("</table>")
-    _write_atomically(feedback_dir / f"{student}.html", "\n".join(lines))
+    write_text_atomically(feedback_dir / f"{student}.html", "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> int:
