@@ -79,6 +79,9 @@ def test_locked_version_reads_the_lock():
 
 
 def test_the_student_lab_hides_nbgraders_instructor_tools_and_the_instructor_lab_shows_them():
+    # JupyterLab (the lab extra) and nbgrader (the grading extra): not in the Colab profile.
+    pytest.importorskip("jupyterlab_server")
+    pytest.importorskip("nbgrader")
     probe = ("import json\n"
              "from jupyter_core.paths import jupyter_config_path\n"
              "from jupyter_server.extension.config import ExtensionConfigManager\n"
