@@ -24,7 +24,7 @@ from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.sampling import sample_triplets
 from course_lib.torch.training import TorchRecommender, get_device, make_optimizer, minibatches, progress
-from course_lib.validation import check_epochs, check_integer, check_number
+from course_lib.validation import check_lightgcn_arguments
 
 __all__ = ["propagate", "symmetric_sparse_mm", "LightGCNNet", "LightGCN"]
 
@@ -112,14 +112,7 @@ class LightGCN(TorchRecommender):
 
     # ------------------------------------------------------------------ set-up
     def _build(self, train: Interactions) -> Interactions:
-        for name in ("embedding_dim", "batch_size"):
-            check_integer(name, getattr(self, name), minimum=1)
-        check_integer("n_layers", self.n_layers, minimum=0)
-        check_epochs(self.epochs)
-        check_integer("seed", self.seed, minimum=0)
-        check_number("learning_rate", self.learning_rate, minimum=0.0, minimum_open=True)
-        check_number("l2_weight", self.l2_weight, minimum=0.0)
-        check_number("edge_dropout", self.edge_dropout, 0.0, 1.0, maximum_open=True)
+        check_lightgcn_arguments(self)
         device = get_device(self.device)
         train = self._start_fit(train)
         self.device_ = device
