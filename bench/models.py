@@ -51,7 +51,7 @@ FALLBACKS: dict[str, dict[str, Any]] = {
                                  learning_rate=3e-3, scheduler="cosine", epochs=6, batch_size=1024,
                                  keep_best="loss", seed=42),
         "ncf_arguments": dict(embedding_dim=32, n_negatives=4, learning_rate=3e-3, batch_size=4096, epochs=6,
-                              keep_best="ndcg", seed=42),
+                              keep_best="metric", seed=42),
     },
     "02_autoencoders": {
         "dae_arguments": dict(hidden_dim=200, latent_dim=100, learning_rate=1e-2, batch_size=64, epochs=20, seed=42),

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.nn_common import HybridFeaturesMixin, check_dims
+from course_lib.ncf_base import HybridFeaturesMixin, check_dims
 from course_lib.validation import check_number
 
 __all__ = ["PretrainedNeuMFMixin", "pretrained_neumf_weights"]

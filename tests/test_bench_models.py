@@ -130,7 +130,7 @@ def test_torch_protocols_run(small):
     from course_lib.torch import autoencoder, latent_factor, mlp, sequence
 
     cheap = {
-        "ranking_validated": lambda: mlp.GMF(embedding_dim=4, epochs=1, keep_best="ndcg", show_progress=False),
+        "ranking_validated": lambda: mlp.GMF(embedding_dim=4, epochs=1, keep_best="metric", show_progress=False),
         "rating_validated": lambda: mlp.ExplicitNCF(embedding_dim=4, hidden_dims=(8,), epochs=1, keep_best="loss",
                                                     show_progress=False),
         "autoencoder": lambda: autoencoder.MultDAE(hidden_dim=8, latent_dim=4, epochs=1, show_progress=False),

@@ -2,7 +2,7 @@
 
 Liang et al., "Variational Autoencoders for Collaborative Filtering", WWW 2018. Twin:
 course_lib/torch/autoencoder.py (same classes, arguments and weight names). The corruption mask
-and the VAE's epsilon arrive in the batch (drawn with NumPy in course_lib/nn_common.py).
+and the VAE's epsilon arrive in the batch (drawn with NumPy in course_lib/autoencoder_base.py).
 
 Shapes: B users in a batch, I n_items, H hidden_dim, Z latent_dim.
 """
@@ -15,9 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.nn_common import AutoencoderBase, DenoisingMixin
-from course_lib.tf.mlp import TFSteps
-from course_lib.tf.training import dense_weights
+from course_lib.autoencoder_base import AutoencoderBase, DenoisingMixin
+from course_lib.tf.training import TFSteps, dense_weights
 
 __all__ = ["AutoencoderNet", "multinomial_log_likelihood", "reparameterize", "kl_divergence",
            "DenoisingAutoencoder", "MultDAE", "MultVAE"]

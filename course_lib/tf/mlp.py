@@ -3,7 +3,7 @@
 He et al., "Neural Collaborative Filtering", WWW 2017. Twin: course_lib/torch/mlp.py (same classes,
 arguments and weight names: ``get_weights()`` returns the PyTorch ``state_dict`` keys). The
 framework-free half (arguments, batches, the epoch loop, validation, best checkpoint) is in
-course_lib/nn_common.py.
+course_lib/ncf_base.py.
 
 Shapes: B batch, D embedding_dim, H last hidden width, F item features.
 """
@@ -17,9 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from course_lib.ncf_base import ExplicitNCFBase, GMFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
-from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
-from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer
+from course_lib.tf.training import TFSteps, dense_weights
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
@@ -140,77 +140,6 @@ class NeuMFNet(keras.Model):
 
 
 # ------------------------------------------------------------------ recommenders
-class TFSteps(TFRecommender):
-    """The TensorFlow primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
-
-    A subclass gives ``_network(train)`` (a keras.Model with ``weight_map()``), ``_dummy_batch()``
-    and ``_batch_loss(batch, training)``; batches are dicts of tensors.
-    """
-
-    def _check_device(self) -> None:
-        get_device(self.device)
-
-    def _build(self, train: Any) -> None:
-        self.device_ = get_device(self.device)
-        with tf.device(self.device_):
-            self.network_ = self._network(train)
-            self._batch_loss(self._as_tensors(self._dummy_batch()), training=False)  # creates the weights
-            self.optimizer_ = make_optimizer(self.optimizer, self.learning_rate)  # the PyTorch twin's update
-            self.optimizer_.build(self.network_.trainable_variables)
-        self._step = tf.function(self._step_eager, reduce_retracing=True)
-
-    def _weight_map(self) -> dict[str, tuple[Any, bool]]:
-        return self.network_.weight_map()
-
-    @staticmethod
-    def _as_tensors(batch: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
-        return {key: tf.convert_to_tensor(value) for key, value in batch.items()}
-
-    def _penalty(self) -> tf.Tensor:
-        penalty = tf.zeros(())
-        for variable in self.network_.trainable_variables:
-            if self.l2:
-                penalty += self.l2 * tf.reduce_sum(tf.square(variable))
-            if getattr(self, "l1", 0.0):
-                penalty += self.l1 * tf.reduce_sum(tf.abs(variable))
-        return penalty
-
-    def _set_learning_rate(self, value: float) -> None:
-        self.optimizer_.learning_rate.assign(value)
-
-    def _step_eager(self, batch: dict[str, tf.Tensor]) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            loss = self._batch_loss(batch, training=True) + self._penalty()
-        variables = self.network_.trainable_variables
-        self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-        return loss
-
-    def _train_batch(self, batch: dict[str, np.ndarray]) -> float:
-        with tf.device(self.device_):
-            return float(self._step(self._as_tensors(batch)))
-
-    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
-        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        return self._train_batch(batch)
-
-    def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
-        """The training loss (penalty included) of one batch, with dropout off."""
-        with tf.device(self.device_):
-            return float(self._batch_loss(self._as_tensors(batch), training=False) + self._penalty())
-
-    def sgd_step(self, batch: dict[str, np.ndarray], learning_rate: float) -> float:
-        """One plain gradient step ``w <- w - learning_rate * grad`` on one batch (for parity tests)."""
-        with tf.device(self.device_), tf.GradientTape() as tape:
-            loss = self._batch_loss(self._as_tensors(batch), training=True) + self._penalty()
-        variables = self.network_.trainable_variables
-        for variable, gradient in zip(variables, tape.gradient(loss, variables), strict=True):
-            if gradient is not None:
-                variable.assign_sub(learning_rate * tf.convert_to_tensor(gradient))
-        return float(loss)
-
-
 class _TFNCF(TFSteps):
     def _dummy_batch(self) -> dict[str, np.ndarray]:
         return {"users": np.zeros(1, np.int64), "items": np.zeros(1, np.int64), "labels": np.zeros(1, np.float32)}
@@ -237,15 +166,8 @@ class ExplicitNCF(ExplicitNCFBase, _TFNCF):
                          self.global_mean_, self.seed)
 
 
-class GMF(ImplicitNCFBase, _TFNCF):
+class GMF(GMFBase, _TFNCF):
     """GMF trained on implicit feedback with sampled negatives and binary cross-entropy."""
-
-    def __init__(self, embedding_dim: int = 32, n_negatives: int = 4, l1: float = 0.0, l2: float = 0.0,
-                 optimizer: str = "adam", learning_rate: float = 1e-3, scheduler: str | None = None,
-                 epochs: int = 10, batch_size: int = 2048, keep_best: str | None = None,
-                 patience: int | None = None, seed: int = 0, device: Any = None, show_progress: bool = True) -> None:
-        super().__init__(embedding_dim, (), 0.0, n_negatives, l1, l2, optimizer, learning_rate, scheduler, epochs,
-                         batch_size, keep_best, patience, seed, device, show_progress)
 
     def _network(self, train: Any) -> keras.Model:
         return GMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.seed)

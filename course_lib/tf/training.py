@@ -116,6 +116,8 @@ class TFRecommender(Recommender):
     PyTorch twin's keys and shapes.
     """
 
+    framework = "(TensorFlow)"  # for progress bars and messages
+
     network_: keras.Model
     device_: str
 
@@ -154,3 +156,75 @@ def dense_weights(layer: keras.layers.Dense, prefix: str) -> dict[str, tuple[Any
 
 
 __all__ += ["dense_weights"]
+
+
+class TFSteps(TFRecommender):
+    """The TensorFlow primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
+
+    A subclass gives ``_network(train)`` (a keras.Model with ``weight_map()``), ``_dummy_batch()``
+    and ``_batch_loss(batch, training)``; batches are dicts of tensors.
+    """
+
+    def _check_device(self) -> None:
+        get_device(self.device)
+
+    def _build(self, train: Any) -> None:
+        self.device_ = get_device(self.device)
+        with tf.device(self.device_):
+            self.network_ = self._network(train)
+            self._batch_loss(self._as_tensors(self._dummy_batch()), training=False)  # creates the weights
+            self.optimizer_ = make_optimizer(self.optimizer, self.learning_rate)  # the PyTorch twin's update
+            self.optimizer_.build(self.network_.trainable_variables)
+        self._step = tf.function(self._step_eager, reduce_retracing=True)
+
+    def _weight_map(self) -> dict[str, tuple[Any, bool]]:
+        return self.network_.weight_map()
+
+    @staticmethod
+    def _as_tensors(batch: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
+        return {key: tf.convert_to_tensor(value) for key, value in batch.items()}
+
+    def _penalty(self) -> tf.Tensor:
+        penalty = tf.zeros(())
+        for variable in self.network_.trainable_variables:
+            if self.l2:
+                penalty += self.l2 * tf.reduce_sum(tf.square(variable))
+            if getattr(self, "l1", 0.0):
+                penalty += self.l1 * tf.reduce_sum(tf.abs(variable))
+        return penalty
+
+    def _set_learning_rate(self, value: float) -> None:
+        self.optimizer_.learning_rate.assign(value)
+
+    def _step_eager(self, batch: dict[str, tf.Tensor]) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = self._batch_loss(batch, training=True) + self._penalty()
+        variables = self.network_.trainable_variables
+        self.optimizer_.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    def _train_batch(self, batch: dict[str, np.ndarray]) -> tuple[float, int]:
+        """One step of the model's optimizer; (the batch's loss before the step, its size)."""
+        with tf.device(self.device_):
+            return float(self._step(self._as_tensors(batch))), len(next(iter(batch.values())))
+
+    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
+        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._train_batch(batch)[0]
+
+    def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
+        """The training loss (penalty included) of one batch, with dropout off."""
+        with tf.device(self.device_):
+            return float(self._batch_loss(self._as_tensors(batch), training=False) + self._penalty())
+
+    def sgd_step(self, batch: dict[str, np.ndarray], learning_rate: float) -> float:
+        """One plain gradient step ``w <- w - learning_rate * grad`` on one batch (for parity tests)."""
+        with tf.device(self.device_), tf.GradientTape() as tape:
+            loss = self._batch_loss(self._as_tensors(batch), training=True) + self._penalty()
+        variables = self.network_.trainable_variables
+        for variable, gradient in zip(variables, tape.gradient(loss, variables), strict=True):
+            if gradient is not None:
+                variable.assign_sub(learning_rate * tf.convert_to_tensor(gradient))
+        return float(loss)

@@ -2,7 +2,7 @@
 
 Liang et al., "Variational Autoencoders for Collaborative Filtering", WWW 2018. Twin:
 course_lib/tf/autoencoder.py. The framework-free half (user-row batches, their corruption, the
-VAE's noise and KL annealing, validation, fold-in scoring) is in course_lib/nn_common.py: the
+VAE's noise and KL annealing, validation, fold-in scoring) is in course_lib/autoencoder_base.py: the
 corruption mask and epsilon arrive in the batch, so both twins see the same randomness.
 
 Shapes: B users in a batch, I n_items, H hidden_dim, Z latent_dim.
@@ -17,9 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib.nn_common import AutoencoderBase, DenoisingMixin
-from course_lib.torch.mlp import TorchSteps
-from course_lib.torch.training import default_init, make_generator
+from course_lib.autoencoder_base import AutoencoderBase, DenoisingMixin
+from course_lib.torch.training import TorchSteps, default_init, make_generator
 
 __all__ = ["AutoencoderNet", "multinomial_log_likelihood", "reparameterize", "kl_divergence",
            "DenoisingAutoencoder", "MultDAE", "MultVAE"]

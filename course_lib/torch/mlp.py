@@ -2,7 +2,7 @@
 
 He et al., "Neural Collaborative Filtering", WWW 2017. Twin: course_lib/tf/mlp.py (same classes,
 arguments and weight names). The framework-free half (arguments, batches with sampled negatives,
-the epoch loop, validation, best checkpoint) is in course_lib/nn_common.py.
+validation, best checkpoint) is in course_lib/ncf_base.py, the loop in course_lib/training_loop.py.
 
 Shapes: B batch, D embedding_dim, H last hidden width, F item features.
 """
@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib.ncf_base import ExplicitNCFBase, GMFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
-from course_lib.nn_common import ExplicitNCFBase, HybridFeaturesMixin, ImplicitNCFBase
-from course_lib.torch.training import TorchRecommender, build_network, get_device, make_generator, make_optimizer
+from course_lib.torch.training import TorchSteps, make_generator
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
@@ -137,67 +137,6 @@ class NeuMFNet(nn.Module):
 
 
 # ------------------------------------------------------------------ recommenders
-class TorchSteps(TorchRecommender):
-    """The PyTorch primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
-
-    A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``.
-    """
-
-    def _check_device(self) -> None:
-        get_device(self.device)
-
-    def _build(self, train: Any) -> None:
-        self.device_ = get_device(self.device)
-        self.network_ = build_network(lambda: self._network(train), self.device_)  # weights drawn from self.seed
-        self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
-
-    def _penalty(self) -> torch.Tensor:
-        l1 = getattr(self, "l1", 0.0)
-        penalty = torch.zeros((), device=self.device_)
-        for parameter in self.network_.parameters():
-            if self.l2:
-                penalty = penalty + self.l2 * parameter.square().sum()
-            if l1:
-                penalty = penalty + l1 * parameter.abs().sum()
-        return penalty
-
-    def _set_learning_rate(self, value: float) -> None:
-        for group in self.optimizer_.param_groups:
-            group["lr"] = value
-
-    def _train_batch(self, batch: dict[str, np.ndarray]) -> float:
-        self.network_.train()
-        self.optimizer_.zero_grad()
-        loss = self._batch_loss(batch, training=True) + self._penalty()
-        loss.backward()
-        self.optimizer_.step()
-        return float(loss.detach())
-
-    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
-        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        return self._train_batch(batch)
-
-    def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
-        """The training loss (penalty included) of one batch, with dropout off."""
-        self.network_.eval()
-        with torch.no_grad():
-            return float(self._batch_loss(batch, training=False) + self._penalty())
-
-    def sgd_step(self, batch: dict[str, np.ndarray], learning_rate: float) -> float:
-        """One plain gradient step ``w <- w - learning_rate * grad`` on one batch (for parity tests)."""
-        self.network_.train()
-        self.network_.zero_grad()
-        loss = self._batch_loss(batch, training=True) + self._penalty()
-        loss.backward()
-        with torch.no_grad():
-            for parameter in self.network_.parameters():
-                if parameter.grad is not None:
-                    parameter -= learning_rate * parameter.grad
-        return float(loss.detach())
-
-
 class _TorchNCF(TorchSteps):
     def _forward_numpy(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         self.network_.eval()
@@ -226,15 +165,8 @@ class ExplicitNCF(ExplicitNCFBase, _TorchNCF):
                          self.global_mean_, self.seed)
 
 
-class GMF(ImplicitNCFBase, _TorchNCF):
+class GMF(GMFBase, _TorchNCF):
     """GMF trained on implicit feedback with sampled negatives and binary cross-entropy."""
-
-    def __init__(self, embedding_dim: int = 32, n_negatives: int = 4, l1: float = 0.0, l2: float = 0.0,
-                 optimizer: str = "adam", learning_rate: float = 1e-3, scheduler: str | None = None,
-                 epochs: int = 10, batch_size: int = 2048, keep_best: str | None = None,
-                 patience: int | None = None, seed: int = 0, device: Any = None, show_progress: bool = True) -> None:
-        super().__init__(embedding_dim, (), 0.0, n_negatives, l1, l2, optimizer, learning_rate, scheduler, epochs,
-                         batch_size, keep_best, patience, seed, device, show_progress)
 
     def _network(self, train: Any) -> nn.Module:
         return GMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.seed)

@@ -88,6 +88,8 @@ class TorchRecommender(Recommender):
     returns the same keys with the same shapes, so one set of weights can be loaded into both.
     """
 
+    framework = "(PyTorch)"  # for progress bars and messages
+
     network_: nn.Module
     device_: torch.device
 
@@ -156,3 +158,65 @@ class SeededDropout(nn.Module):
 
 
 __all__ += ["default_init", "SeededDropout"]
+
+
+class TorchSteps(TorchRecommender):
+    """The PyTorch primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
+
+    A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``.
+    """
+
+    def _check_device(self) -> None:
+        get_device(self.device)
+
+    def _build(self, train: Any) -> None:
+        self.device_ = get_device(self.device)
+        self.network_ = build_network(lambda: self._network(train), self.device_)  # weights drawn from self.seed
+        self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
+
+    def _penalty(self) -> torch.Tensor:
+        l1 = getattr(self, "l1", 0.0)
+        penalty = torch.zeros((), device=self.device_)
+        for parameter in self.network_.parameters():
+            if self.l2:
+                penalty = penalty + self.l2 * parameter.square().sum()
+            if l1:
+                penalty = penalty + l1 * parameter.abs().sum()
+        return penalty
+
+    def _set_learning_rate(self, value: float) -> None:
+        for group in self.optimizer_.param_groups:
+            group["lr"] = value
+
+    def _train_batch(self, batch: dict[str, np.ndarray]) -> tuple[float, int]:
+        """One step of the model's optimizer; (the batch's loss before the step, its size)."""
+        self.network_.train()
+        self.optimizer_.zero_grad()
+        loss = self._batch_loss(batch, training=True) + self._penalty()
+        loss.backward()
+        self.optimizer_.step()
+        return float(loss.detach()), len(next(iter(batch.values())))
+
+    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
+        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
+        returns the loss before the step. For the parity tests."""
+        self._check_fitted()
+        return self._train_batch(batch)[0]
+
+    def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
+        """The training loss (penalty included) of one batch, with dropout off."""
+        self.network_.eval()
+        with torch.no_grad():
+            return float(self._batch_loss(batch, training=False) + self._penalty())
+
+    def sgd_step(self, batch: dict[str, np.ndarray], learning_rate: float) -> float:
+        """One plain gradient step ``w <- w - learning_rate * grad`` on one batch (for parity tests)."""
+        self.network_.train()
+        self.network_.zero_grad()
+        loss = self._batch_loss(batch, training=True) + self._penalty()
+        loss.backward()
+        with torch.no_grad():
+            for parameter in self.network_.parameters():
+                if parameter.grad is not None:
+                    parameter -= learning_rate * parameter.grad
+        return float(loss.detach())

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.nn_common import corrupt_profiles, kl_beta
+from course_lib.batches import corrupt_profiles, kl_beta
 
 torch_ae = pytest.importorskip("course_lib.torch.autoencoder")
 tf_ae = pytest.importorskip("course_lib.tf.autoencoder")
@@ -83,9 +83,9 @@ def test_fold_in_scores_held_out_users_and_keep_best(framework):
     data = course_lib.make_synthetic(n_users=300, n_items=200, mean_per_user=30, seed=3)
     train, fold_in, test = course_lib.user_split(data, test_fraction=0.2, seed=0)
     inner, validation = course_lib.random_split(train, test_fraction=0.1, seed=0)
-    model = FRAMEWORKS[framework].MultVAE(epochs=4, keep_best="ndcg", seed=0, show_progress=False,
+    model = FRAMEWORKS[framework].MultVAE(epochs=4, keep_best="metric", seed=0, show_progress=False,
                                           **SMALL).fit(inner, validation)
-    assert model.best_epoch_ == int(np.argmax(model.history_["validation_ndcg"])) + 1
+    assert model.best_epoch_ == int(np.argmax(model.history_["validation_ndcg@10"])) + 1
     result = course_lib.evaluate(model.fold_in(fold_in), fold_in, test, cutoffs=10)
     assert result.attrs["n_users_evaluated"] == len(np.unique(test.users))
     held_out = np.unique(test.users)[:3]

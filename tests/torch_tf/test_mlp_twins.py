@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import course_lib
-from course_lib.nn_common import learning_rate_at
+from course_lib.training_loop import learning_rate_at
 
 torch_mlp = pytest.importorskip("course_lib.torch.mlp")
 tf_mlp = pytest.importorskip("course_lib.tf.mlp")
@@ -100,11 +100,11 @@ def test_explicit_model_beats_the_global_mean_and_records_curves(framework, smal
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_keep_best_restores_the_best_validation_epoch(framework, small_split):
     train, test = small_split
-    model = FRAMEWORKS[framework].NeuMF(epochs=4, learning_rate=5e-3, keep_best="ndcg", seed=0,
+    model = FRAMEWORKS[framework].NeuMF(epochs=4, learning_rate=5e-3, keep_best="metric", seed=0,
                                         show_progress=False).fit(train, validation=test)
-    history = model.history_["validation_ndcg"]
+    history = model.history_["validation_ndcg@10"]
     assert model.best_epoch_ == int(np.argmax(history)) + 1
-    assert np.isclose(model._validation_ndcg(train, test), max(history), atol=1e-6)
+    assert np.isclose(model._validation_value(train, test), max(history), atol=1e-6)
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -117,7 +117,7 @@ def test_bad_arguments_give_clear_errors(framework, tiny):
     with pytest.raises(ValueError, match="optimizer"):
         module.GMF(optimizer="adamw", show_progress=False).fit(tiny)
     with pytest.raises(ValueError, match="validation"):
-        module.GMF(keep_best="ndcg", epochs=1, show_progress=False).fit(tiny)
+        module.GMF(keep_best="metric", epochs=1, show_progress=False).fit(tiny)
     with pytest.raises(ValueError, match="item_features"):
         module.HybridNeuMF(item_features=np.ones((3, 2)), epochs=0, show_progress=False).fit(tiny)
     model = module.GMF(epochs=0, show_progress=False).fit(tiny)
