@@ -94,16 +94,16 @@ def plot_comparison(results: Mapping[str, pd.DataFrame] | pd.DataFrame,
     return ax
 
 
-TIMING_KEYS = ("seconds", "epoch_seconds")
+TIMING_KEYS = ("seconds", "learning_rate")  # per-epoch, but not learning curves
 
 
 def plot_history(history: Any, ax: Any = None, title: str = "Training", keys: Sequence[str] | None = None) -> Any:
     """Learning curves: one line per per-epoch series of a model's ``history_``, against the epoch.
 
     ``history`` is a fitted model (its ``history_`` is read) or a ``{name: per-epoch values}``
-    mapping such as ``model.history_``: ``loss``, ``validation_<metric>[@k]``, ``train_rmse``,
-    ``test_rmse`` or any curves of your own. Timing entries (``seconds``, ``epoch_seconds``) are
-    not curves and are left out. ``keys`` picks the series to draw, in that order (default: all
+    mapping such as ``model.history_`` (the schema of ``course_lib.training_loop``): ``loss``,
+    ``validation_loss``, ``validation_<metric>[@k]`` or any curves of your own. ``seconds`` and
+    ``learning_rate`` are not learning curves and are left out unless named in ``keys``. ``keys`` picks the series to draw, in that order (default: all
     the curves). Each line is labelled with its key; the axes are titled ``title`` and "epoch".
     """
     history = _history_of(history)

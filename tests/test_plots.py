@@ -27,7 +27,7 @@ def _labels(ax):
 
 def test_one_line_per_curve_and_no_timing():
     history = {"loss": [0.9, 0.5, 0.4], "seconds": [1.0, 2.1, 3.0], "validation_ndcg@10": [0.1, 0.2, 0.25],
-               "epoch_seconds": [1.0, 1.1, 0.9]}
+               "learning_rate": [1e-3, 1e-3, 5e-4]}
     ax = plot_history(history, title="NeuMF")
     assert _labels(ax) == ["loss", "validation_ndcg@10"]
     np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2, 3])
