@@ -18,7 +18,7 @@ GOODBOOKS_RATINGS = TableLayout(
 GOODBOOKS_BOOKS = TableLayout(
     separator=",", columns=("book_id", "title"), integers=("book_id",), texts=("title", "authors"),
     optional=("authors", "original_publication_year"), header=True, quoted=True, fallback_encoding="latin-1",
-    layout="book_id,...,title,... (fields holding commas in double quotes)", scan_every_line=True,
+    layout="book_id,...,title,... (fields holding commas in double quotes)",
 )  # fmt: skip
 
 

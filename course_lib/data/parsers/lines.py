@@ -66,25 +66,39 @@ def records(path: Path, layout: TableLayout, encoding: str) -> Iterator[tuple[in
         return
     # A quoted field may span lines: csv.reader counts the lines it consumed.
     numbered = _decoded_lines(path, encoding)
-    current = {"line": 0, "text": ""}
+    consumed: list[tuple[int, str]] = []  # the lines of the record being read
 
     def lines() -> Iterator[str]:
         for line_number, text in numbered:
-            current["line"], current["text"] = line_number, text
+            consumed.append((line_number, text))
             yield text
 
     reader = csv.reader(lines(), delimiter=layout.separator)
-    start = 1
+    start, last_record = 1, []
     while True:
         try:
             fields = next(reader)
         except StopIteration:
+            _refuse_unclosed_quote(start - len(last_record), last_record, layout)
             return
         except csv.Error as error:
-            raise BadLine(current["line"], f"cannot be read as CSV ({error})", current["text"]) from None
+            raise BadLine(consumed[-1][0], f"cannot be read as CSV ({error})", consumed[-1][1]) from None
+        last_record = [text for _, text in consumed]
+        consumed.clear()
         if fields and any(field.strip() for field in fields):
-            yield start, fields, current["text"]
+            yield start, fields, last_record[-1]
         start = reader.line_num + 1
+
+
+def _refuse_unclosed_quote(start: int, texts: list[str], layout: TableLayout) -> None:
+    # The lenient reader takes a quote left open at the end of the file as a field running to
+    # the end; pandas refuses it. A strict reading of the last record tells the two apart.
+    try:
+        for _ in csv.reader(texts, delimiter=layout.separator, strict=True):
+            pass
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            raise BadLine(start, "opens a quoted field that is never closed", texts[0]) from None
 
 
 def _whole_number(value: str) -> int | None:

@@ -46,12 +46,12 @@ ML_100K_RATINGS = TableLayout(
 )  # fmt: skip
 ML_100K_ITEMS = TableLayout(
     separator="|", columns=("raw_item_id",) + _100K_TEXTS + ML_100K_GENRES, integers=("raw_item_id",) + ML_100K_GENRES,
-    texts=_100K_TEXTS, encoding="latin-1", scan_every_line=True,
+    texts=_100K_TEXTS, encoding="latin-1",
     layout="24 fields separated by '|': movie id|title|release date|video release date|IMDb URL|19 genre flags (0 or 1)",
 )  # fmt: skip
 ML_100K_USERS = TableLayout(
     separator="|", columns=("raw_user_id", "age", "gender", "occupation", "zip_code"), integers=("raw_user_id", "age"),
-    texts=("gender", "occupation", "zip_code"), encoding="latin-1", scan_every_line=True,
+    texts=("gender", "occupation", "zip_code"), encoding="latin-1",
     layout="5 fields separated by '|': user id|age|gender|occupation|zip code",
 )  # fmt: skip
 ML_1M_RATINGS = TableLayout(
@@ -59,12 +59,12 @@ ML_1M_RATINGS = TableLayout(
 )  # fmt: skip
 ML_1M_MOVIES = TableLayout(
     separator="::", columns=("raw_item_id", "title", "genres"), integers=("raw_item_id",), required=("title", "genres"),
-    encoding="latin-1", layout="MovieID::Title::Genres, the genres separated by '|'", scan_every_line=True,
+    encoding="latin-1", layout="MovieID::Title::Genres, the genres separated by '|'",
 )  # fmt: skip
 ML_1M_USERS = TableLayout(
     separator="::", columns=("raw_user_id", "gender", "age", "occupation_code", "zip_code"),
     integers=("raw_user_id", "age", "occupation_code"), texts=("gender", "zip_code"), encoding="latin-1",
-    layout="UserID::Gender::Age::Occupation::Zip-code", scan_every_line=True,
+    layout="UserID::Gender::Age::Occupation::Zip-code",
 )  # fmt: skip
 # 10M is UTF-8; its titles fall back to latin-1 rather than fail on a stray byte.
 ML_10M_RATINGS = replace(ML_1M_RATINGS, encoding="utf-8")
@@ -75,7 +75,7 @@ ML_CSV_RATINGS = TableLayout(
 )  # fmt: skip
 ML_CSV_MOVIES = TableLayout(
     separator=",", columns=("movieId", "title", "genres"), integers=("movieId",), required=("title", "genres"),
-    header=True, quoted=True, fallback_encoding="latin-1", scan_every_line=True,
+    header=True, quoted=True, fallback_encoding="latin-1",
     layout='movieId,title,genres (a title holding a comma in double quotes, genres separated by "|")',
 )  # fmt: skip
 

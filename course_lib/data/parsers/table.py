@@ -51,10 +51,12 @@ class TableLayout:
         The text encoding; the fallback is used when the whole file is not valid in the first.
     layout:
         How a line should look, in words, for error messages.
-    scan_every_line:
-        Check every line in Python even when pandas reads the file without complaint: for small
-        files with text columns, where a missing trailing field leaves no trace in what pandas
-        returns.
+
+    Notes
+    -----
+    A file with ``texts`` columns is checked line by line even when pandas reads it without
+    complaint: pandas fills a missing trailing field with an empty value, which a text column may
+    hold, so a short line would leave no trace (these are the small metadata files).
     """
 
     separator: str
@@ -69,7 +71,6 @@ class TableLayout:
     encoding: str = "utf-8"
     fallback_encoding: str | None = None
     layout: str = ""
-    scan_every_line: bool = False
 
 
 def read_table(path: str | Path, layout: TableLayout) -> pd.DataFrame:
@@ -101,7 +102,7 @@ def read_table(path: str | Path, layout: TableLayout) -> pd.DataFrame:
     if not path.is_file():
         what = "is a folder, not a file" if path.is_dir() else "does not exist"
         raise FileNotFoundError(f"{path} {what}. {advice(layout)}")
-    needs_bytes = len(layout.separator) > 1 or layout.fallback_encoding is not None or layout.scan_every_line
+    needs_bytes = len(layout.separator) > 1 or layout.fallback_encoding is not None
     data = path.read_bytes() if needs_bytes else None
     if (data is not None and not data.strip()) or (data is None and path.stat().st_size == 0):
         raise ValueError(f"{path} is empty. {advice(layout)}")
@@ -113,7 +114,7 @@ def read_table(path: str | Path, layout: TableLayout) -> pd.DataFrame:
             encoding = layout.fallback_encoding
 
     header = _read_header(path, layout, encoding) if layout.header else None
-    if layout.scan_every_line:
+    if layout.texts:  # see the class docstring
         _require_data_lines(path, layout, first_bad_line(path, layout, encoding, header))
     try:
         frame = _read_with_pandas(path, data, layout, encoding, header)
