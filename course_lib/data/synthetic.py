@@ -27,6 +27,8 @@ Everything is vectorized NumPy; the default size takes well under a second.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -155,10 +157,48 @@ def make_synthetic(
     >>> len(data), data.n_users, data.n_items
     (100000, 943, 1682)
     """
-    n_users = _check_int("n_users", n_users, 1)
+    _check_arguments(n_users, n_items, mean_per_user, min_per_user, n_factors, seed)
+    n_users, n_items, min_per_user, n_factors = int(n_users), int(n_items), int(min_per_user), int(n_factors)
+    # One generator, drawn from in a fixed order: the steps below must keep their order (and each
+    # its own order of draws), or every seed gives another data set (tests/data pins digests).
+    rng = np.random.default_rng(seed)
+    items = _draw_items(rng, n_items, n_factors)
+    users = _draw_users(rng, n_users, n_factors, items)
+    user_bias = rng.normal(0.0, 0.45, size=n_users)
+    item_quality = 0.5 * items.popularity_z + rng.normal(0.0, _ITEM_QUALITY_NOISE, size=n_items)
+
+    total = int(round(n_users * mean_per_user))
+    counts = _per_user_counts(rng, n_users, n_items, total, min_per_user)
+    user_ids, item_ids, affinity = _draw_interactions(rng, counts, users.tastes, items)
+    _rate_every_item(rng, user_ids, item_ids, affinity, users.tastes, items.factors)
+    ratings = _draw_ratings(rng, affinity, user_bias[user_ids] + item_quality[item_ids])
+
+    order = _order_in_time(rng, n_users, user_ids, item_ids, items)
+    item_ids, ratings = item_ids[order], ratings[order]
+    timestamps = _draw_timestamps(rng, counts)
+    return Interactions(
+        users=user_ids,
+        items=item_ids,
+        ratings=ratings,
+        timestamps=timestamps,
+        n_users=n_users,
+        n_items=n_items,
+        raw_user_ids=np.arange(n_users),
+        raw_item_ids=np.arange(n_items),
+        item_metadata=_item_metadata(items),
+        user_metadata=_user_metadata(users),
+        item_features=items.genres,
+        name=name,
+    )
+
+
+def _check_arguments(
+    n_users: object, n_items: object, mean_per_user: object, min_per_user: object, n_factors: object, seed: object
+) -> None:
+    _check_int("n_users", n_users, 1)
     n_items = _check_int("n_items", n_items, 1)
     min_per_user = _check_int("min_per_user", min_per_user, 1)
-    n_factors = _check_int("n_factors", n_factors, 1)
+    _check_int("n_factors", n_factors, 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"`seed` must be an integer, got {seed!r}.")
     if min_per_user > n_items:
@@ -173,12 +213,34 @@ def make_synthetic(
             f"`mean_per_user` must lie between `min_per_user`={min_per_user} and `n_items`={n_items}, "
             f"got {mean_per_user!r}."
         )
-    rng = np.random.default_rng(seed)
-    n_genres = len(GENRES)
 
-    # ---- items: clusters tied to genres, factors, genres, popularity, years
+
+# ------------------------------------------------------------------------------ the latent model
+@dataclass(frozen=True)
+class _Items:
+    cluster_genre: np.ndarray  # (C,) the primary genre of each cluster
+    centres: np.ndarray  # (C, F) cluster centres in the latent space
+    cluster_weights: np.ndarray  # (C,) share of items in each cluster
+    cluster: np.ndarray  # (I,) the cluster each item was drawn from
+    factors: np.ndarray  # (I, F)
+    genres: np.ndarray  # (I, G) multi-hot, float32
+    popularity_z: np.ndarray  # (I,) standard normal: log-popularity before scaling
+    years: np.ndarray  # (I,) int64 release years
+
+
+@dataclass(frozen=True)
+class _Users:
+    ages: np.ndarray  # (U,) int64
+    genders: np.ndarray  # (U,) "M" or "F"
+    occupations: np.ndarray  # (U,)
+    tastes: np.ndarray  # (U, F)
+
+
+def _draw_items(rng: np.random.Generator, n_items: int, n_factors: int) -> _Items:
+    """Clusters tied to genres, item factors around the cluster centres, genres, popularity, years."""
+    n_genres = len(GENRES)
     n_clusters = n_genres * _CLUSTERS_PER_GENRE
-    cluster_genre = np.repeat(np.arange(n_genres), _CLUSTERS_PER_GENRE)  # (n_clusters,)
+    cluster_genre = np.repeat(np.arange(n_genres), _CLUSTERS_PER_GENRE)
     genre_vectors = rng.normal(size=(n_genres, n_factors))
     # Each cluster has one or two companion genres (Drama with Romance, Action with Adventure ...).
     # Common genres are common companions too (Drama is MovieLens' most frequent secondary genre).
@@ -193,55 +255,79 @@ def make_synthetic(
     item_factors = centres[item_cluster] + 0.6 * rng.normal(size=(n_items, n_factors))
     item_factors /= np.sqrt(n_factors)  # so that taste . factor stays O(1) whatever n_factors
 
-    genre_matrix = np.zeros((n_items, n_genres), dtype=np.float32)
-    genre_matrix[np.arange(n_items), cluster_genre[item_cluster]] = 1.0
-    genre_matrix[companion[item_cluster] & (rng.random((n_items, n_genres)) < 0.55)] = 1.0
-    genre_matrix[rng.random((n_items, n_genres)) < 0.012] = 1.0  # the odd extra genre
+    genres = np.zeros((n_items, n_genres), dtype=np.float32)
+    genres[np.arange(n_items), cluster_genre[item_cluster]] = 1.0
+    genres[companion[item_cluster] & (rng.random((n_items, n_genres)) < 0.55)] = 1.0
+    genres[rng.random((n_items, n_genres)) < 0.012] = 1.0  # the odd extra genre
 
     popularity_z = rng.normal(size=n_items)
-    log_popularity = _POPULARITY_SCALE * popularity_z
     # Mostly recent releases, with a tail of classics back to the 1920s.
     recent = rng.random(n_items) < 0.78
     age_in_years = np.where(recent, rng.exponential(2.0, n_items), 4.0 + rng.exponential(22.0, n_items))
     years = 1998 - np.minimum(np.round(age_in_years), 76).astype(np.int64)
+    return _Items(cluster_genre, centres, cluster_weights, item_cluster, item_factors, genres, popularity_z, years)
 
-    # ---- users: demographics and taste
+
+def _draw_users(rng: np.random.Generator, n_users: int, n_factors: int, items: _Items) -> _Users:
+    """Demographics, then a taste vector: a sparse mixture of cluster centres nudged by age."""
     ages = np.clip(np.round(rng.gamma(7.5, 4.5, size=n_users)), 7, 73).astype(np.int64)
     genders = np.where(rng.random(n_users) < 0.71, "M", "F")
     occupations = np.asarray(_OCCUPATIONS)[
         rng.choice(len(_OCCUPATIONS), size=n_users, p=_OCCUPATION_SHARES / _OCCUPATION_SHARES.sum())
     ]
-    age_tilt = np.exp(0.5 * np.outer((ages - 34.0) / 12.0, _AGE_GENRE_TILT[cluster_genre]))
+    n_clusters = len(items.cluster_genre)
+    age_tilt = np.exp(0.5 * np.outer((ages - 34.0) / 12.0, _AGE_GENRE_TILT[items.cluster_genre]))
     # Sparse Dirichlet (normalized Gammas): each user likes a handful of clusters.
-    cluster_likes = rng.gamma(_USER_CLUSTERS_ALPHA * n_clusters * cluster_weights * age_tilt + 1e-3)
+    cluster_likes = rng.gamma(_USER_CLUSTERS_ALPHA * n_clusters * items.cluster_weights * age_tilt + 1e-3)
     cluster_likes /= np.maximum(cluster_likes.sum(axis=1, keepdims=True), np.finfo(np.float64).tiny)
-    tastes = cluster_likes @ centres + 0.3 * rng.normal(size=(n_users, n_factors))
+    tastes = cluster_likes @ items.centres + 0.3 * rng.normal(size=(n_users, n_factors))
     tastes /= np.sqrt(n_factors)
-    user_bias = rng.normal(0.0, 0.45, size=n_users)
-    item_quality = 0.5 * popularity_z + rng.normal(0.0, _ITEM_QUALITY_NOISE, size=n_items)
+    return _Users(ages, genders, occupations, tastes)
 
-    # ---- which items: Gumbel-top-k, a Plackett-Luce draw without replacement, per user
-    total = int(round(n_users * mean_per_user))
-    counts = _per_user_counts(rng, n_users, n_items, total, min_per_user)
+
+# ---------------------------------------------------------------------------- the interactions
+def _draw_interactions(
+    rng: np.random.Generator, counts: np.ndarray, tastes: np.ndarray, items: _Items
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which items each user rates: a Gumbel-top-k (Plackett-Luce) draw without replacement.
+
+    Returns the user ids (sorted), the item ids and the affinity ``taste . item_factor`` of each row.
+    """
+    n_users, n_items = len(counts), len(items.factors)
+    total = int(counts.sum())
+    log_popularity = _POPULARITY_SCALE * items.popularity_z
     users = np.repeat(np.arange(n_users, dtype=np.int64), counts)
-    items = np.empty(total, dtype=np.int64)
+    chosen_items = np.empty(total, dtype=np.int64)
     affinity = np.empty(total, dtype=np.float64)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     chunk = max(1, 4_000_000 // n_items)  # users per block: bounds memory at any size
     for first in range(0, n_users, chunk):
         last = min(first + chunk, n_users)
-        block_affinity = tastes[first:last] @ item_factors.T  # (block users, n_items)
+        block_affinity = tastes[first:last] @ items.factors.T  # (block users, I)
         keys = log_popularity + _TASTE_SCALE * block_affinity + rng.gumbel(size=block_affinity.shape)
         order = np.argsort(-keys, axis=1)
         taken = np.arange(n_items) < counts[first:last, None]  # the top counts[u] of each row
         block_rows = np.nonzero(taken)[0]
         chosen = order[taken]
-        items[offsets[first] : offsets[last]] = chosen
+        chosen_items[offsets[first] : offsets[last]] = chosen
         affinity[offsets[first] : offsets[last]] = block_affinity[block_rows, chosen]
+    return users, chosen_items, affinity
 
-    # ---- MovieLens lists only movies someone rated: give each never-chosen item one rating, taken
-    # from a row of an item rated more often than there are such items (so that item keeps some).
-    item_counts = np.bincount(items, minlength=n_items)
+
+def _rate_every_item(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    items: np.ndarray,
+    affinity: np.ndarray,
+    tastes: np.ndarray,
+    item_factors: np.ndarray,
+) -> None:
+    """MovieLens lists only movies someone rated: give each never-chosen item one row (in place).
+
+    The row is taken from an item rated more often than there are such items, so that item keeps
+    some; nothing changes when the sizes do not allow it.
+    """
+    item_counts = np.bincount(items, minlength=len(item_factors))
     unrated = np.flatnonzero(item_counts == 0)
     donors = np.flatnonzero(item_counts[items] > len(unrated))
     if 0 < len(unrated) <= len(donors):
@@ -249,30 +335,43 @@ def make_synthetic(
         items[rows] = unrated
         affinity[rows] = np.einsum("rf,rf->r", tastes[users[rows]], item_factors[unrated])
 
-    # ---- ratings: the same affinity plus biases and noise, mapped to 1..5 by quantiles
+
+def _draw_ratings(rng: np.random.Generator, affinity: np.ndarray, biases: np.ndarray) -> np.ndarray:
+    """The standardized affinity plus user and item biases and noise, cut into 1..5 by quantiles."""
     spread = affinity.std() if affinity.std() > 0 else 1.0
     latent = (
         _RATING_AFFINITY * (affinity - affinity.mean()) / spread
-        + user_bias[users]
-        + item_quality[items]
-        + rng.normal(0.0, _RATING_NOISE, size=total)
+        + biases
+        + rng.normal(0.0, _RATING_NOISE, size=len(affinity))
     )
     thresholds = np.quantile(latent, np.cumsum(_RATING_SHARES)[:-1])
-    ratings = (1 + np.searchsorted(thresholds, latent, side="right")).astype(np.float32)
+    return (1 + np.searchsorted(thresholds, latent, side="right")).astype(np.float32)
 
-    # ---- order in time: runs of one cluster, in a random order of clusters per user
+
+def _order_in_time(
+    rng: np.random.Generator, n_users: int, users: np.ndarray, items: np.ndarray, catalogue: _Items
+) -> np.ndarray:
+    """The permutation that puts each user's rows in time order: runs of one cluster at a time.
+
+    Clusters come in a random order per user; within a run, items come roughly in order of
+    release (a user catches up on a kind of film); a few stray rows land anywhere.
+    """
+    n_clusters = len(catalogue.cluster_genre)
     run_position = rng.random((n_users, n_clusters)).argsort(axis=1).argsort(axis=1)
-    # Within a run, items come roughly in order of release (a user catches up on a kind of film).
-    release_order = (years - 1920 + rng.random(n_items)) / 80.0  # (n_items,) in [0, 1)
-    position = run_position[users, item_cluster[items]] + (
-        (1 - _RUN_ORDER_NOISE) * release_order[items] + _RUN_ORDER_NOISE * rng.random(total)
+    release_order = (catalogue.years - 1920 + rng.random(len(catalogue.years))) / 80.0  # (I,) in [0, 1)
+    position = run_position[users, catalogue.cluster[items]] + (
+        (1 - _RUN_ORDER_NOISE) * release_order[items] + _RUN_ORDER_NOISE * rng.random(len(users))
     )
-    stray = rng.random(total) < _STRAY_SHARE
+    stray = rng.random(len(users)) < _STRAY_SHARE
     position[stray] = rng.random(int(stray.sum())) * n_clusters
-    order = np.lexsort((position, users))
-    items, ratings = items[order], ratings[order]
+    return np.lexsort((position, users))
 
-    # ---- timestamps: gaps of seconds within a sitting, days between sittings
+
+def _draw_timestamps(rng: np.random.Generator, counts: np.ndarray) -> np.ndarray:
+    """Seconds for rows sorted by user and time: gaps of seconds within a sitting, days between."""
+    n_users, total = len(counts), int(counts.sum())
+    users = np.repeat(np.arange(n_users), counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
     one_session = rng.random(n_users) < _ONE_SESSION_SHARE
     gaps = 1.0 + rng.exponential(25.0, size=total)
     breaks = ~one_session[users] & (rng.random(total) < 0.05)
@@ -280,7 +379,7 @@ def make_synthetic(
     gaps[offsets[:-1]] = 0.0  # the first item of each user starts the clock
     elapsed = np.cumsum(gaps)
     elapsed -= np.repeat(elapsed[offsets[:-1]], counts)  # seconds since the user's first rating
-    span = elapsed[offsets[1:] - 1]  # (n_users,)
+    span = elapsed[offsets[1:] - 1]  # (U,)
     window = float(_WINDOW_END - _WINDOW_START)
     # Users whose sittings would overrun the window are squeezed into it (the few equal seconds
     # this can make are then pushed apart).
@@ -289,40 +388,36 @@ def make_synthetic(
     span *= squeeze
     starts = _WINDOW_START + rng.random(n_users) * (window - span)
     timestamps = np.floor(starts[users] + elapsed).astype(np.int64)
-    timestamps = _strictly_increasing_per_user(timestamps, offsets)
+    return _strictly_increasing_per_user(timestamps, offsets)
 
+
+# ------------------------------------------------------------------------------- the metadata
+def _item_metadata(items: _Items) -> pd.DataFrame:
+    """The columns of the real MovieLens loaders, so that code written for one runs on the other."""
+    n_items = len(items.years)
     # Strings built column-wise (a loop over the 18 genres, not over items).
     genre_strings = pd.Series("", index=np.arange(n_items), dtype=object)
     for genre_index, genre in enumerate(GENRES):
-        genre_strings += np.where(genre_matrix[:, genre_index] > 0, "|" + genre, "")
-    titles = "Synthetic movie " + pd.Series(np.arange(n_items)).astype(str) + " (" + pd.Series(years).astype(str) + ")"
-    # The columns of the real MovieLens loaders, so that code written for one runs on the other.
-    item_metadata = pd.DataFrame(
+        genre_strings += np.where(items.genres[:, genre_index] > 0, "|" + genre, "")
+    years = pd.Series(items.years).astype(str)
+    titles = "Synthetic movie " + pd.Series(np.arange(n_items)).astype(str) + " (" + years + ")"
+    metadata = pd.DataFrame(
         {
             "raw_item_id": np.arange(n_items),
             "title": titles.to_numpy(dtype=object),
             "genres": genre_strings.str.slice(1).to_numpy(dtype=object),
-            "year": years.astype(np.float64),  # float, as in the loaders (a real title may lack a year)
-            "cluster": item_cluster,  # the hidden cluster the item was drawn from (for plots)
+            "year": items.years.astype(np.float64),  # float, as in the loaders (a real title may lack a year)
+            "cluster": items.cluster,  # the hidden cluster the item was drawn from (for plots)
         }
     )
-    item_metadata.attrs["genres"] = list(GENRES)
-    user_metadata = pd.DataFrame(
-        {"raw_user_id": np.arange(n_users), "age": ages, "gender": genders, "occupation": occupations}
-    )
-    return Interactions(
-        users=users,
-        items=items,
-        ratings=ratings,
-        timestamps=timestamps,
-        n_users=n_users,
-        n_items=n_items,
-        raw_user_ids=np.arange(n_users),
-        raw_item_ids=np.arange(n_items),
-        item_metadata=item_metadata,
-        user_metadata=user_metadata,
-        item_features=genre_matrix,
-        name=name,
+    metadata.attrs["genres"] = list(GENRES)
+    return metadata
+
+
+def _user_metadata(users: _Users) -> pd.DataFrame:
+    n_users = len(users.ages)
+    return pd.DataFrame(
+        {"raw_user_id": np.arange(n_users), "age": users.ages, "gender": users.genders, "occupation": users.occupations}
     )
 
 

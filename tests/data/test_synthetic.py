@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -123,6 +125,74 @@ def test_different_seeds_give_different_data() -> None:
     first, second = make_synthetic(seed=0), make_synthetic(seed=1)
     assert not np.array_equal(first.items, second.items)
     assert not np.array_equal(first.timestamps, second.timestamps)
+
+
+# Digests of make_synthetic's output, taken before it was cut into named steps: a refactoring
+# that changes the order of draws (or any constant) changes these. Change them only on purpose.
+PINNED_DIGESTS = [
+    ({"seed": 0}, "2fd1ac0f15ab1604b7ec8a15d09338b85bba94f9fa1c9dd8e48c42f31aaecc5c"),
+    ({"seed": 3}, "2acb3c13617be0fcc1f70145ced71acffe6f53ff665ccb910c0f6a990f3e5951"),
+    (
+        {"n_users": 30, "n_items": 50, "mean_per_user": 25, "min_per_user": 20, "n_factors": 4, "seed": 2},
+        "febec2910f72b92e5cc5f508fa27bece4ed1c3a12775ea2d64650f2da4415143",
+    ),
+    (
+        {"n_users": 5, "n_items": 20, "mean_per_user": 20, "min_per_user": 20, "seed": 0},
+        "4758f2089de19f015c1032d8d603ad9f0119efca096aef8949c59ba63ee81c1e",
+    ),
+    (
+        {"n_users": 40, "n_items": 30, "mean_per_user": 15, "min_per_user": 8, "seed": 4},
+        "6a418b0f87204048723902ce08ef09534fc16d013a6105eeadf00c90fa0dd5eb",
+    ),
+    # Several blocks of users in the Gumbel-top-k draw (4,000,000 // 5,000 = 800 users per block).
+    (
+        {"n_users": 2000, "n_items": 5000, "mean_per_user": 30, "seed": 11},
+        "1b700033af79604cbe2ff2c3cd68aabd8e423edd7ed319810d5d27d86d1ad602",
+    ),
+]
+# MovieLens 1M's size: 6,040 users, 3,706 items, 1,000,209 ratings (about 2 s, 330 MB).
+ML_1M_SIZE = {"n_users": 6040, "n_items": 3706, "mean_per_user": 1_000_209 / 6040, "seed": 0}
+ML_1M_SIZE_DIGEST = "4b103652dc1aca57fba1da67803f283894188eeb4217d7392be56a7fe5d0454a"
+
+
+def _digest(data: object) -> str:
+    """sha256 of every array and metadata column, with dtypes and shapes."""
+    digest = hashlib.sha256()
+    for column in ("users", "items", "ratings", "timestamps", "item_features"):
+        array = np.ascontiguousarray(getattr(data, column))
+        digest.update(f"{column}:{array.dtype.str}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    for label, frame in (("items", data.item_metadata), ("users", data.user_metadata)):
+        for column in frame.columns:
+            digest.update(f"{label}.{column}:".encode())
+            digest.update("\x1f".join(map(str, frame[column].tolist())).encode())
+    digest.update(repr(data.item_metadata.attrs).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(("arguments", "expected"), PINNED_DIGESTS, ids=lambda value: str(value)[:40])
+def test_output_for_a_seed_is_pinned(arguments: dict, expected: str) -> None:
+    assert _digest(make_synthetic(**arguments)) == expected
+
+
+def test_movielens_1m_size_is_pinned() -> None:
+    data = make_synthetic(**ML_1M_SIZE)
+    assert (data.n_users, data.n_items, len(data)) == (6040, 3706, 1_000_209)
+    assert np.bincount(data.items, minlength=data.n_items).min() >= 1
+    assert _digest(data) == ML_1M_SIZE_DIGEST
+
+
+def test_digest_sees_a_change_in_one_array_or_one_title() -> None:
+    data = make_synthetic(n_users=30, n_items=50, mean_per_user=25, min_per_user=20, n_factors=4, seed=2)
+    columns = ("users", "items", "ratings", "timestamps", "item_features", "item_metadata", "user_metadata")
+    copy = SimpleNamespace(**{column: getattr(data, column).copy() for column in columns})
+    copy.item_metadata.attrs = dict(data.item_metadata.attrs)
+    assert _digest(copy) == _digest(data)
+    copy.timestamps[-1] += 1
+    assert _digest(copy) != _digest(data)
+    copy.timestamps[-1] -= 1
+    copy.item_metadata.loc[0, "title"] = "another title"
+    assert _digest(copy) != _digest(data)
 
 
 # ------------------------------------------------------------------------------------ arguments
