@@ -62,6 +62,12 @@ __all__ = [
 DATA_ENVIRONMENT_VARIABLE = "COURSE_LIB_DATA"
 MIRROR_ENVIRONMENT_VARIABLE = "COURSE_LIB_MIRROR"
 SYNTHETIC = "synthetic"
+# Synthetic sets of other shapes: name -> make_synthetic's arguments (the default shape is ML-100K's).
+SYNTHETIC_SHAPES: dict[str, dict[str, Any]] = {
+    SYNTHETIC: {},
+    "synthetic-ml-1m": {"n_users": 6_040, "n_items": 3_706, "mean_per_user": 1_000_209 / 6_040,
+                        "name": "synthetic-ml-1m"},  # MovieLens 1M's numbers of users, items and ratings
+}
 # Seconds pooch waits for the server to answer (connect, and between two chunks).
 DOWNLOAD_TIMEOUT_SECONDS = 60
 # A temporary download folder older than this is a leftover of a crash and is removed.
@@ -245,8 +251,9 @@ REGISTRY: dict[str, DatasetInfo] = {
 
 
 def available_datasets() -> list[str]:
-    """The names :func:`load_dataset` accepts: the real sets of the registry, then ``"synthetic"``."""
-    return list(REGISTRY) + [SYNTHETIC]
+    """The names :func:`load_dataset` accepts: the real sets of the registry, then the synthetic ones
+    (``"synthetic"``, ML-100K's shape, and ``"synthetic-ml-1m"``, ML-1M's)."""
+    return list(REGISTRY) + list(SYNTHETIC_SHAPES)
 
 
 # ------------------------------------------------------------------------------- locating files
@@ -522,7 +529,7 @@ def check_published(info: DatasetInfo, data: Interactions, folder: Path, partial
 # ---------------------------------------------------------------------------------- the loader
 def _resolve_name(name: str) -> str:
     key = str(name).strip().lower().replace("_", "-")
-    if key in REGISTRY or key == SYNTHETIC:
+    if key in REGISTRY or key in SYNTHETIC_SHAPES:
         return key
     names = available_datasets()
     close = difflib.get_close_matches(key, names, n=1)
@@ -551,8 +558,9 @@ def load_dataset(
     ----------
     name:
         One of :func:`available_datasets`: ``"ml-100k"``, ``"ml-1m"``, ``"ml-latest-small"``,
-        ``"ml-10m"``, ``"ml-20m"``, ``"goodbooks-10k"`` or ``"synthetic"`` (case and ``_`` / ``-``
-        do not matter).
+        ``"ml-10m"``, ``"ml-20m"``, ``"goodbooks-10k"``, ``"synthetic"`` (the shape of ML-100K) or
+        ``"synthetic-ml-1m"`` (the shape of ML-1M: 6,040 users, 3,706 items, 1,000,209 ratings);
+        case and ``_`` / ``-`` do not matter.
     data_dir:
         The root folder of the data sets; the set is looked for in ``<data_dir>/<name>/``, in the
         archive's own folder name (``<data_dir>/ml-10M100K/``), or in ``data_dir`` itself. When None,
@@ -622,8 +630,8 @@ def load_dataset(
         raise ValueError(f"`duplicates` must be one of {', '.join(map(repr, DUPLICATE_POLICIES))}, "
                          f"got duplicates={duplicates!r}.")
     key = _resolve_name(name)
-    if key == SYNTHETIC:
-        return _make_synthetic(**kwargs)
+    if key in SYNTHETIC_SHAPES:
+        return _make_synthetic(**{**SYNTHETIC_SHAPES[key], **kwargs})
     if kwargs:
         raise TypeError(
             f"load_dataset('{key}') takes no extra arguments; {', '.join(sorted(kwargs))} "

@@ -159,8 +159,16 @@ def raw_triples(data: Interactions) -> set[tuple[int, int, float]]:
 # ---------------------------------------------------------------------------------- loaders
 def test_available_datasets_lists_every_name() -> None:
     assert available_datasets() == [
-        "ml-100k", "ml-1m", "ml-latest-small", "ml-10m", "ml-20m", "goodbooks-10k", "synthetic",
+        "ml-100k", "ml-1m", "ml-latest-small", "ml-10m", "ml-20m", "goodbooks-10k", "synthetic", "synthetic-ml-1m",
     ]
+
+
+def test_synthetic_ml_1m_has_the_shape_of_ml_1m_and_keeps_its_arguments() -> None:
+    data = load_dataset("Synthetic_ML-1M")
+    assert (data.n_users, data.n_items, len(data)) == (6_040, 3_706, 1_000_209)
+    assert data.name == "synthetic-ml-1m"
+    smaller = load_dataset("synthetic-ml-1m", n_users=100, mean_per_user=30, n_items=200)
+    assert (smaller.n_users, smaller.n_items, len(smaller)) == (100, 200, 3_000)
 
 
 def test_registry_entries_are_complete() -> None:
