@@ -192,11 +192,8 @@ class _TFSequence(TFSteps):
 
     def _penalty(self) -> tf.Tensor:
         """``l2 / 2 * sum(w^2)``: its gradient ``l2 * w`` is torch's coupled ``weight_decay=l2``."""
-        penalty = tf.zeros(())
-        if self.l2:
-            for variable in self.network_.trainable_variables:
-                penalty += 0.5 * self.l2 * tf.reduce_sum(tf.square(variable))
-        return penalty
+        squares = [tf.reduce_sum(tf.square(variable)) for variable in self.network_.trainable_variables]
+        return 0.5 * self.l2 * tf.add_n(squares) if self.l2 else tf.zeros(())
 
     def _last_logits(self, sequences: np.ndarray) -> np.ndarray:
         with tf.device(self.device_):
@@ -241,14 +238,12 @@ class SelfAttention(SelfAttentionBase, _TFSequence):
 
     def _weight_map(self) -> dict[str, tuple[Any, bool]]:
         network = self.network_
+        norms = {"final_norm": network.final_norm}
         entries = {**super()._weight_map(), "position_embeddings.weight": (network.position_embeddings.embeddings, False)}
         for b, block in enumerate(network.blocks):
-            for name in ("attention_norm", "mlp_norm"):
-                norm = getattr(block, name)
-                entries[f"blocks.{b}.{name}.weight"] = (norm.gamma, False)
-                entries[f"blocks.{b}.{name}.bias"] = (norm.beta, False)
+            norms.update({f"blocks.{b}.{name}": getattr(block, name) for name in ("attention_norm", "mlp_norm")})
             for name in ("query", "key", "value", "mix", "hidden", "back"):
                 entries.update(dense_weights(getattr(block, name), f"blocks.{b}.{name}"))
-        entries["final_norm.weight"] = (network.final_norm.gamma, False)
-        entries["final_norm.bias"] = (network.final_norm.beta, False)
+        for prefix, norm in norms.items():
+            entries.update({f"{prefix}.weight": (norm.gamma, False), f"{prefix}.bias": (norm.beta, False)})
         return entries
