@@ -47,6 +47,13 @@ def check_model_arguments(model: Any) -> None:
 class SequenceRecommenderBase(TrainingLoop):
     """Arguments, checks, batches and scoring of the next-item models; the twins add the network.
 
+    Parameters (the same, with the same defaults, in both frameworks): ``embedding_dim``, ``l2``
+    (below), ``optimizer`` (any of ``course_lib.optim.OPTIMIZERS``), ``learning_rate``, ``scheduler``
+    (None, step, exponential, cosine; per epoch), ``epochs`` (a ceiling with ``patience``),
+    ``batch_size`` (sequences per step), ``keep_best`` (None or "metric": restore the epoch of best
+    validation ``validation_metric``, "mrr" by default or "hit_rate@k"), ``patience``, ``seed``,
+    ``device``, ``show_progress``.
+
     ``l2`` is coupled L2 regularization, exactly ``torch.optim.Adam(weight_decay=l2)``: the loss
     gains ``l2 / 2 * sum(w^2)`` over every weight, so ``l2 * w`` is added to each gradient before the
     optimizer's update (Adam's moments see it), not AdamW's decoupled decay. Mind the ``1/2``: this
