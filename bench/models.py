@@ -75,8 +75,9 @@ FALLBACKS: dict[str, dict[str, Any]] = {
     },
     "07_bpr": {"settings": dict(embedding_dim=64, epochs=30, batch_size=4096, learning_rate=0.01, l2=0.01, seed=42)},
     "08_sequence_models": {
-        "settings": dict(embedding_dim=64, epochs=4, batch_size=512, learning_rate=0.01, seed=42),
-        "MAX_LENGTH": 10, "TEST_FRACTION": 0.2,
+        "settings": dict(embedding_dim=64, epochs=6, batch_size=512, learning_rate=0.01, keep_best="metric",
+                         patience=2, seed=42, show_progress=False),
+        "MAX_LENGTH": 10, "TEST_FRACTION": 0.2, "VALIDATION_FRACTION": 0.1,
     },
 }
 _SAFE_BUILTINS = {"dict": dict, "tuple": tuple, "list": list, "min": min, "max": max, "range": range,
@@ -227,18 +228,26 @@ def _rating(factory: Callable, dataset: Any, seed: int, validate: bool = False) 
 
 def _sequence(factory: Callable, dataset: Any, seed: int) -> dict:
     """Notebook 08: sequences of ``MAX_LENGTH`` items split by user; MRR and hit rate at 10 of the
-    last item of each test sequence over the full catalogue."""
-    from course_lib.sequences import evaluate_next_item, sequence_split
+    last item of each test sequence over the full catalogue. A model that asks for validation
+    (``keep_best`` / ``patience``) fits the sequences of ``1 - VALIDATION_FRACTION`` of the training
+    users and validates on the others', as the notebook does."""
+    from course_lib.sequences import evaluate_next_item, sequence_split, split_sequences
 
     values, _ = notebook_values("08_sequence_models")
     train, test = sequence_split(_load(dataset), max_length=values["MAX_LENGTH"],
                                  test_fraction=values["TEST_FRACTION"], seed=seed)
     model = factory()
-    fit_seconds = _fit(model, train)
+    validated = _validates(model)
+    if validated:
+        fit_part, validation = split_sequences(train, test_fraction=values["VALIDATION_FRACTION"], seed=seed)
+        fit_seconds = _fit(model, fit_part, validation)
+    else:
+        fit_seconds = _fit(model, train)
     started = time.perf_counter()
     result = evaluate_next_item(model, test)
     evaluate_seconds = time.perf_counter() - started
-    return {"protocol": f"sequences of {values['MAX_LENGTH']}, user split, next item", "metric": "mrr",
+    protocol = f"sequences of {values['MAX_LENGTH']}, user split{', 10% of train users validate' if validated else ''}"
+    return {"protocol": f"{protocol}, next item", "metric": "mrr",
             "value": result["mrr"], "other_metrics": {k: v for k, v in result.items() if k != "mrr"},
             "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 

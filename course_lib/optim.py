@@ -18,9 +18,9 @@ rmsprop    v = rho v + (1 - rho) g^2 (v starts at 0);  w -= lr * g / (sqrt(v) + 
 Keras' own defaults differ (Adam epsilon 1e-7 added to the uncorrected sqrt(v), RMSprop rho 0.9
 with epsilon inside the square root, Adagrad's accumulator starting at 0.1), which is why the
 TensorFlow twins never use them. An L2 weight is never a decoupled weight decay (AdamW, or
-Keras' ``weight_decay``): it is a penalty in the model's loss or, for the sequence models'
-``weight_decay``, ``weight_decay * w`` added to the gradient before the update (what
-``torch.optim``'s ``weight_decay`` does), in both frameworks alike.
+Keras' ``weight_decay``): it is a penalty in the model's loss, in both frameworks alike (the
+sequence models' ``l2`` is the penalty ``l2 / 2 * sum(w^2)``, whose gradient ``l2 * w`` is what
+``torch.optim``'s ``weight_decay=l2`` adds before the update).
 """
 
 from __future__ import annotations

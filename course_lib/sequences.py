@@ -18,13 +18,15 @@ import numpy as np
 from course_lib.base import check_interactions
 from course_lib.data.interactions import Interactions
 from course_lib.splits import _check_count, _check_fraction, _generator
-from course_lib.validation import argument_error, check_epochs, check_integer, check_number
 
 __all__ = [
     "SequenceData",
     "make_sequences",
     "sequence_split",
+    "split_sequences",
     "check_sequences",
+    "check_train",
+    "check_validation",
     "next_item_ranks",
     "mean_reciprocal_rank",
     "hit_rate",
@@ -101,8 +103,19 @@ def sequence_split(data: Interactions, max_length: int = 10, test_fraction: floa
     """Sequences of ``make_sequences``, split by user: a random ``test_fraction`` of the users
     (seeded) gives all its sequences to the test part, so the test users are new to the model."""
     test_fraction = _check_fraction("test_fraction", test_fraction)
-    sequences = make_sequences(data, max_length=max_length, min_length=min_length)
+    return split_sequences(make_sequences(data, max_length=max_length, min_length=min_length), test_fraction, seed)
+
+
+def split_sequences(sequences: SequenceData, test_fraction: float = 0.1, seed: Any = 0) -> tuple[SequenceData, SequenceData]:
+    """Split ``SequenceData`` by user, as ``sequence_split`` does: a random ``test_fraction`` of the
+    users (seeded, at least one, never all) gives all its sequences to the second part. Use it to
+    hold out a validation set from the training sequences: ``fit_part, validation = split_sequences(train)``."""
+    if not isinstance(sequences, SequenceData):
+        raise TypeError(f"`sequences` must be a SequenceData (from sequence_split), got {type(sequences).__name__}.")
+    test_fraction = _check_fraction("test_fraction", test_fraction)
     users = np.unique(sequences.user_ids)
+    if len(users) < 2:
+        raise ValueError(f"`sequences` hold the sequences of {len(users)} user(s): a split by user needs at least 2.")
     n_test = int(min(max(np.floor(test_fraction * len(users) + 0.5), 1), len(users) - 1))
     test_users = _generator(seed).permutation(users)[:n_test]
     in_test = np.isin(sequences.user_ids, test_users)
@@ -219,29 +232,44 @@ def pad_or_cut(sequences: np.ndarray, length: int) -> np.ndarray:
     return np.pad(sequences, ((0, 0), (length - current, 0)))
 
 
-def _positive_int(name: str, value: Any, minimum: int = 1) -> None:
-    check_integer(name, value, minimum=minimum)
-
-
-def check_model_arguments(model: Any) -> None:
-    """The ValueError naming the bad argument of a next-item recommender (both frameworks)."""
-    _positive_int("embedding_dim", model.embedding_dim)
-    _positive_int("batch_size", model.batch_size)
-    check_epochs(model.epochs)
-    check_integer("seed", model.seed, minimum=0)
-    check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
-    check_number("weight_decay", model.weight_decay, minimum=0.0)
-    if hasattr(model, "n_blocks"):
-        _positive_int("n_blocks", model.n_blocks)
-        _positive_int("n_heads", model.n_heads)
-        if model.embedding_dim % model.n_heads:
-            raise argument_error("n_heads", f"a divisor of embedding_dim={model.embedding_dim}", model.n_heads)
-        check_number("dropout", model.dropout, 0.0, 1.0, maximum_open=True)
-
-
 def check_train(train: Any) -> SequenceData:
+    """``train`` is a non-empty SequenceData whose sequences have an item to read and one to predict."""
     if not isinstance(train, SequenceData):
         raise TypeError(f"`train` must be a SequenceData (course_lib.sequences.sequence_split), got {type(train).__name__}.")
     if len(train) == 0:
         raise ValueError("`train` holds no sequences.")
+    if np.ndim(train.sequences) != 2 or np.shape(train.sequences)[1] < 2:
+        raise ValueError(f"`train.sequences` must be (N, L) with L >= 2 (items to read, then the next item), "
+                         f"got shape {np.shape(train.sequences)}.")
+    check_sequences(train.sequences, train.n_items)
     return train
+
+
+def check_validation(validation: Any, train: SequenceData) -> SequenceData | None:
+    """``validation`` is None or held-out ``SequenceData`` of the same catalogue as ``train``, each
+    sequence with at least one item to read and a real last item (the target); else a TypeError or
+    ValueError that names ``validation`` and the rows."""
+    if validation is None:
+        return None
+    if not isinstance(validation, SequenceData):
+        hint = (" An Interactions is for the ranking models; a next-item model validates on held-out sequences: "
+                "`fit_part, validation = split_sequences(train)`." if isinstance(validation, Interactions) else "")
+        raise TypeError(f"`validation` must be a SequenceData (course_lib.sequences.split_sequences or "
+                        f"sequence_split), got {type(validation).__name__}.{hint}")
+    if validation.n_items != train.n_items:
+        raise ValueError(f"`validation` has n_items={validation.n_items}, `train` {train.n_items}: "
+                         "split one data set so both share the item ids.")
+    if len(validation) == 0:
+        raise ValueError("`validation` holds no sequences.")
+    try:
+        array = check_sequences(validation.sequences, train.n_items)
+    except ValueError as error:
+        raise ValueError(f"`validation`: {error}") from None
+    if array.shape[1] < 2:
+        raise ValueError(f"`validation.sequences` must be (N, L) with L >= 2, got shape {array.shape}.")
+    for problem, bad in (("ends in padding (no target item)", array[:, -1] == 0),
+                         ("has no item to read before its target", ~(array[:, :-1] > 0).any(axis=1))):
+        if bad.any():
+            raise ValueError(f"`validation` sequences {np.flatnonzero(bad)[:5].tolist()} ({int(bad.sum())} in all): "
+                             f"each {problem}.")
+    return validation

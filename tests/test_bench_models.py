@@ -140,6 +140,12 @@ def test_torch_protocols_run(small):
     }
     for protocol, factory in cheap.items():
         _check(models.PROTOCOLS[protocol](factory, small, 0))
+    plain = models.PROTOCOLS["sequence"](cheap["sequence"], small, 0)
+    validated = models.PROTOCOLS["sequence"](
+        lambda: sequence.MeanPooling(embedding_dim=8, epochs=2, keep_best="metric", patience=1, show_progress=False),
+        small, 0)
+    _check(validated)
+    assert "validate" in validated["protocol"] and "validate" not in plain["protocol"]
 
 
 def test_run_model_and_markdown(small):

@@ -99,3 +99,27 @@ def test_check_sequences_and_pad_or_cut():
         check_sequences([[0, -1, 2]], 5)
     np.testing.assert_array_equal(pad_or_cut(np.array([[1, 2, 3]]), 5), [[0, 0, 1, 2, 3]])
     np.testing.assert_array_equal(pad_or_cut(np.array([[1, 2, 3]]), 2), [[2, 3]])
+
+
+def test_split_sequences_holds_out_whole_users_like_sequence_split():
+    from course_lib.sequences import SequenceData, make_sequences, split_sequences
+
+    data = make_synthetic(n_users=50, n_items=40, mean_per_user=20, seed=5)
+    everything = make_sequences(data, max_length=5)
+    train, test = sequence_split(data, max_length=5, test_fraction=0.3, seed=7)
+    again_train, again_test = split_sequences(everything, test_fraction=0.3, seed=7)
+    np.testing.assert_array_equal(again_train.sequences, train.sequences)  # one rule for both
+    np.testing.assert_array_equal(again_test.user_ids, test.user_ids)
+    fit_part, validation = split_sequences(train, test_fraction=0.2, seed=0)
+    assert not set(fit_part.user_ids) & set(validation.user_ids)
+    assert len(fit_part) + len(validation) == len(train) and validation.n_items == train.n_items
+    assert len(np.unique(validation.user_ids)) == round(0.2 * len(np.unique(train.user_ids)))
+    other = split_sequences(train, test_fraction=0.2, seed=1)[1]
+    assert set(other.user_ids) != set(validation.user_ids)
+    with pytest.raises(TypeError, match="`sequences` must be a SequenceData"):
+        split_sequences(data)
+    with pytest.raises(ValueError, match="test_fraction"):
+        split_sequences(train, test_fraction=1.5)
+    one_user = SequenceData(train.sequences[:2], np.zeros(2, dtype=np.int64), train.n_items)
+    with pytest.raises(ValueError, match="1 user"):
+        split_sequences(one_user)

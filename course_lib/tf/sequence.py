@@ -10,6 +10,9 @@ gets no gradient, as in PyTorch. Each network returns the next-item logits at ev
 - ``SelfAttention``: causal self-attention blocks with positional embeddings (SASRec,
   Kang and McAuley, ICDM 2018).
 
+The framework-free half (arguments, batches, scoring's padding, validation, the parity tests'
+primitives) is course_lib/sequence_base.py, the loop course_lib/training_loop.py.
+
 Shapes: B sequences in a batch, L positions, D embedding_dim, I n_items, K n_heads.
 """
 
@@ -22,15 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from course_lib.sequences import (
-    SequenceData,
-    check_model_arguments,
-    check_sequences,
-    check_train,
-    evaluate_next_item,
-    pad_or_cut,
-)
-from course_lib.tf.training import TFRecommender, dense_weights, get_device, make_optimizer, minibatches, progress
+from course_lib.sequence_base import SelfAttentionBase, SequenceRecommenderBase
+from course_lib.tf.training import TFSteps, dense_weights
 
 __all__ = ["MeanPooling", "GRURecommender", "SelfAttention", "MeanPoolingNet", "GRUNet", "SelfAttentionNet",
            "causal_mask"]
@@ -175,99 +171,31 @@ class _GRUWeight:
             self.variable.assign(full)
 
 
-class _SequenceRecommender(TFRecommender):
-    """Shared fit / score of the next-item recommenders (``SequenceData`` in, NumPy out)."""
+class _TFSequence(TFSteps):
+    """The TensorFlow step of the next-item models: the loss of a batch, the penalty, the last logits."""
 
-    def __init__(self, embedding_dim: int = 64, epochs: int = 4, batch_size: int = 512, learning_rate: float = 1e-2,
-                 weight_decay: float = 0.0, seed: int = 0, device: Any = None) -> None:
-        self.embedding_dim = embedding_dim
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.device = device
+    def _dummy_batch(self) -> dict[str, np.ndarray]:
+        return {"sequences": np.ones((1, self.max_length_ + 1), np.int64)}
 
-    def _build(self) -> keras.Model:  # pragma: no cover - interface
-        raise NotImplementedError
+    def _build(self, train: Any) -> None:
+        super()._build(train)
+        table = self.network_.item_embeddings.embeddings
+        table.assign(tf.tensor_scatter_nd_update(table, [[0]], tf.zeros((1, table.shape[1]))))  # as padding_idx
 
-    def fit(self, train: SequenceData, validation: SequenceData | None = None,
-            show_progress: bool = True) -> _SequenceRecommender:
-        """Train with Adam on the cross-entropy of every next item; ``history_`` holds the loss
-        per epoch and, given ``validation``, its MRR."""
-        check_train(train)
-        check_model_arguments(self)
-        get_device(self.device)  # an absent device is refused before any state changes
-        self.n_items_, self.max_length_ = train.n_items, train.sequences.shape[1] - 1
-        sequences = check_sequences(train.sequences, self.n_items_)
-        self.device_ = get_device(self.device)
-        with tf.device(self.device_):
-            self.network_ = self._build()
-            self.network_(tf.constant(sequences[:1, 1:]))  # create the variables
-            table = self.network_.item_embeddings.embeddings
-            table.assign(tf.tensor_scatter_nd_update(table, [[0]], tf.zeros((1, table.shape[1]))))  # as padding_idx
-            self.optimizer_ = make_optimizer("adam", self.learning_rate)  # the PyTorch twin's Adam (course_lib.optim)
-            step = tf.function(self._train_step, reduce_retracing=True)
-            rng = np.random.default_rng(self.seed)
-            self.history_: dict[str, list[float]] = {"loss": []}
-            if validation is not None:
-                self.history_["validation_mrr"] = []
-            for _ in progress(range(self.epochs), show_progress, type(self).__name__):
-                total, count = 0.0, 0
-                for rows in minibatches(len(sequences), self.batch_size, rng):
-                    loss = step(tf.constant(sequences[rows]))
-                    total, count = total + float(loss) * len(rows), count + len(rows)
-                self.history_["loss"].append(total / count)
-                if validation is not None:
-                    self.history_["validation_mrr"].append(evaluate_next_item(self, validation)["mrr"])
-        return self
-
-    def _loss(self, sequences: tf.Tensor, training: bool) -> tf.Tensor:
+    def _batch_loss(self, batch: dict[str, tf.Tensor], training: bool) -> tf.Tensor:
+        sequences = batch["sequences"]
         inputs, targets = sequences[:, :-1], sequences[:, 1:]                      # (B, L-1) each
         logits = self.network_(inputs, training=training)                          # (B, L-1, I)
         keep = (inputs > 0) & (targets > 0)
         return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tf.boolean_mask(targets, keep) - 1, logits=tf.boolean_mask(logits, keep)))
 
-    def _gradients(self, sequences: tf.Tensor, training: bool) -> tuple[tf.Tensor, list]:
-        variables = self.network_.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = self._loss(sequences, training)
-        gradients = tape.gradient(loss, variables)
-        # L2 added to the gradient, as torch.optim.Adam(weight_decay=...) does (Keras' is decoupled).
-        gradients = [tf.convert_to_tensor(g) + self.weight_decay * v for g, v in zip(gradients, variables, strict=True)]
-        return loss, gradients
+    def _penalty(self) -> tf.Tensor:
+        """``l2 / 2 * sum(w^2)``: its gradient ``l2 * w`` is torch's coupled ``weight_decay=l2``."""
+        squares = [tf.reduce_sum(tf.square(variable)) for variable in self.network_.trainable_variables]
+        return 0.5 * self.l2 * tf.add_n(squares) if self.l2 else tf.zeros(())
 
-    def _train_step(self, sequences: tf.Tensor) -> tf.Tensor:
-        loss, gradients = self._gradients(sequences, training=True)
-        self.optimizer_.apply_gradients(zip(gradients, self.network_.trainable_variables, strict=True))
-        return loss
-
-    def optimizer_step(self, sequences: Any) -> float:
-        """One step of the model's own optimizer (Adam, with ``weight_decay``) on ``sequences``;
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        with tf.device(self.device_):
-            return float(self._train_step(tf.constant(check_sequences(sequences, self.n_items_))))
-
-    def loss_on_batch(self, sequences: Any) -> float:
-        """The training loss on ``sequences`` (N, L): inputs all columns but the last, targets shifted by one."""
-        self._check_fitted()
-        with tf.device(self.device_):
-            return float(self._loss(tf.constant(check_sequences(sequences, self.n_items_)), training=False))
-
-    def sgd_step(self, sequences: Any, learning_rate: float) -> None:
-        """One plain gradient step on ``sequences``, without dropout (for the parity tests)."""
-        self._check_fitted()
-        with tf.device(self.device_):
-            _, gradients = self._gradients(tf.constant(check_sequences(sequences, self.n_items_)), training=False)
-            for variable, gradient in zip(self.network_.trainable_variables, gradients, strict=True):
-                variable.assign_sub(learning_rate * gradient)
-
-    def score(self, sequences: Any) -> np.ndarray:
-        """(N, I) scores of the next item after each padded sequence (item ids + 1, 0 = padding)."""
-        self._check_fitted()
-        sequences = pad_or_cut(check_sequences(sequences, self.n_items_), self.max_length_)
+    def _last_logits(self, sequences: np.ndarray) -> np.ndarray:
         with tf.device(self.device_):
             return self.network_(tf.constant(sequences), training=False)[:, -1].numpy()  # (N, I)
 
@@ -278,17 +206,17 @@ class _SequenceRecommender(TFRecommender):
         return entries
 
 
-class MeanPooling(_SequenceRecommender):
+class MeanPooling(SequenceRecommenderBase, _TFSequence):
     """Next item from the mean of the embeddings of the items seen so far (order ignored)."""
 
-    def _build(self) -> keras.Model:
+    def _network(self, train: Any) -> keras.Model:
         return MeanPoolingNet(self.n_items_, self.embedding_dim, self.seed)
 
 
-class GRURecommender(_SequenceRecommender):
+class GRURecommender(SequenceRecommenderBase, _TFSequence):
     """Next item from the state of a GRU run over the item embeddings (Hidasi et al. 2016)."""
 
-    def _build(self) -> keras.Model:
+    def _network(self, train: Any) -> keras.Model:
         return GRUNet(self.n_items_, self.embedding_dim, self.seed)
 
     def _weight_map(self) -> dict[str, tuple[Any, bool]]:
@@ -300,32 +228,22 @@ class GRURecommender(_SequenceRecommender):
                 "gru.bias_hh_l0": (_GRUWeight(cell.bias, 1), False)}
 
 
-class SelfAttention(_SequenceRecommender):
+class SelfAttention(SelfAttentionBase, _TFSequence):
     """SASRec (Kang and McAuley 2018): ``n_blocks`` causal self-attention blocks over item plus
     positional embeddings; position t sees only items 1..t."""
 
-    def __init__(self, embedding_dim: int = 64, n_blocks: int = 1, n_heads: int = 1, dropout: float = 0.0,
-                 epochs: int = 4, batch_size: int = 512, learning_rate: float = 1e-2, weight_decay: float = 0.0,
-                 seed: int = 0, device: Any = None) -> None:
-        super().__init__(embedding_dim, epochs, batch_size, learning_rate, weight_decay, seed, device)
-        self.n_blocks = n_blocks
-        self.n_heads = n_heads
-        self.dropout = dropout
-
-    def _build(self) -> keras.Model:
+    def _network(self, train: Any) -> keras.Model:
         return SelfAttentionNet(self.n_items_, self.embedding_dim, self.max_length_, self.n_blocks, self.n_heads,
                                 self.dropout, self.seed)
 
     def _weight_map(self) -> dict[str, tuple[Any, bool]]:
         network = self.network_
+        norms = {"final_norm": network.final_norm}
         entries = {**super()._weight_map(), "position_embeddings.weight": (network.position_embeddings.embeddings, False)}
         for b, block in enumerate(network.blocks):
-            for name in ("attention_norm", "mlp_norm"):
-                norm = getattr(block, name)
-                entries[f"blocks.{b}.{name}.weight"] = (norm.gamma, False)
-                entries[f"blocks.{b}.{name}.bias"] = (norm.beta, False)
+            norms.update({f"blocks.{b}.{name}": getattr(block, name) for name in ("attention_norm", "mlp_norm")})
             for name in ("query", "key", "value", "mix", "hidden", "back"):
                 entries.update(dense_weights(getattr(block, name), f"blocks.{b}.{name}"))
-        entries["final_norm.weight"] = (network.final_norm.gamma, False)
-        entries["final_norm.bias"] = (network.final_norm.beta, False)
+        for prefix, norm in norms.items():
+            entries.update({f"{prefix}.weight": (norm.gamma, False), f"{prefix}.bias": (norm.beta, False)})
         return entries

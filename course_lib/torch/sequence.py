@@ -9,6 +9,9 @@ examples; ``score`` keeps the last position. Cross-entropy over all I items (no 
 - ``SelfAttention``: causal self-attention blocks with positional embeddings (SASRec,
   Kang and McAuley, ICDM 2018).
 
+The framework-free half (arguments, batches, scoring's padding, validation, the parity tests'
+primitives) is course_lib/sequence_base.py, the loop course_lib/training_loop.py.
+
 Shapes: B sequences in a batch, L positions, D embedding_dim, I n_items, K n_heads.
 """
 
@@ -17,30 +20,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from course_lib.sequences import (
-    SequenceData,
-    check_model_arguments,
-    check_sequences,
-    check_train,
-    evaluate_next_item,
-    pad_or_cut,
-)
-from course_lib.torch.training import (
-    SeededDropout,
-    TorchRecommender,
-    build_network,
-    default_init,
-    get_device,
-    make_generator,
-    make_optimizer,
-    minibatches,
-    progress,
-)
+from course_lib.sequence_base import SelfAttentionBase, SequenceRecommenderBase
+from course_lib.torch.training import SeededDropout, TorchSteps, default_init, make_generator
 
 __all__ = ["MeanPooling", "GRURecommender", "SelfAttention", "MeanPoolingNet", "GRUNet", "SelfAttentionNet",
            "causal_mask"]
@@ -136,120 +121,46 @@ class SelfAttentionNet(nn.Module):
         return self.output(self.final_norm(x))                                        # (B, L, I)
 
 
-class _SequenceRecommender(TorchRecommender):
-    """Shared fit / score of the next-item recommenders (``SequenceData`` in, NumPy out)."""
+class _TorchSequence(TorchSteps):
+    """The PyTorch step of the next-item models: the loss of a batch, the penalty, the last logits."""
 
-    def __init__(self, embedding_dim: int = 64, epochs: int = 4, batch_size: int = 512, learning_rate: float = 1e-2,
-                 weight_decay: float = 0.0, seed: int = 0, device: Any = None) -> None:
-        self.embedding_dim = embedding_dim
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.seed = seed
-        self.device = device
-
-    def _build(self) -> nn.Module:  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def fit(self, train: SequenceData, validation: SequenceData | None = None,
-            show_progress: bool = True) -> _SequenceRecommender:
-        """Train with Adam on the cross-entropy of every next item; ``history_`` holds the loss
-        per epoch and, given ``validation``, its MRR."""
-        check_train(train)
-        check_model_arguments(self)
-        get_device(self.device)  # an absent device is refused before any state changes
-        self.n_items_, self.max_length_ = train.n_items, train.sequences.shape[1] - 1
-        sequences = check_sequences(train.sequences, self.n_items_)
-        self.device_ = get_device(self.device)
-        self.network_ = build_network(self._build, self.device_)  # its weights and dropout masks drawn from self.seed
-        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate, self.weight_decay)
-        rng = np.random.default_rng(self.seed)
-        self.history_: dict[str, list[float]] = {"loss": []}
-        if validation is not None:
-            self.history_["validation_mrr"] = []
-        for _ in progress(range(self.epochs), show_progress, type(self).__name__):
-            total, count = 0.0, 0
-            for rows in minibatches(len(sequences), self.batch_size, rng):
-                total, count = total + self._update(self._tensor(sequences[rows])) * len(rows), count + len(rows)
-            self.history_["loss"].append(total / count)
-            if validation is not None:
-                self.history_["validation_mrr"].append(evaluate_next_item(self, validation)["mrr"])
-        return self
-
-    def _loss(self, sequences: Tensor) -> Tensor:
+    def _batch_loss(self, batch: dict[str, Any], training: bool) -> Tensor:
+        sequences = self._tensor(batch["sequences"])
         inputs, targets = sequences[:, :-1], sequences[:, 1:]                   # (B, L-1) each
         logits = self.network_(inputs)                                           # (B, L-1, I)
         keep = (inputs > 0) & (targets > 0)                                      # a real item read and one to predict
         return F.cross_entropy(logits[keep], targets[keep] - 1)                  # mean over predictions
 
-    def _update(self, sequences: Tensor) -> float:
-        self.network_.train()
-        loss = self._loss(sequences)
-        self.optimizer_.zero_grad()
-        loss.backward()
-        self.optimizer_.step()
-        return loss.item()
+    def _penalty(self) -> Tensor:
+        """``l2 / 2 * sum(w^2)``: its gradient ``l2 * w`` is torch's coupled ``weight_decay=l2``."""
+        if not self.l2:
+            return torch.zeros((), device=self.device_)
+        return 0.5 * self.l2 * sum(parameter.square().sum() for parameter in self.network_.parameters())
 
-    def optimizer_step(self, sequences: Any) -> float:
-        """One step of the model's own optimizer (Adam, with ``weight_decay``) on ``sequences``;
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        return self._update(self._tensor(check_sequences(sequences, self.n_items_)))
-
-    def loss_on_batch(self, sequences: Any) -> float:
-        """The training loss on ``sequences`` (N, L): inputs all columns but the last, targets shifted by one."""
-        self._check_fitted()
-        self.network_.eval()
-        with torch.no_grad():
-            return float(self._loss(self._tensor(check_sequences(sequences, self.n_items_))))
-
-    def sgd_step(self, sequences: Any, learning_rate: float) -> None:
-        """One plain gradient step on ``sequences``, without dropout (for the parity tests)."""
-        self._check_fitted()
-        self.network_.eval()
-        self.network_.zero_grad()
-        self._loss(self._tensor(check_sequences(sequences, self.n_items_))).backward()
-        with torch.no_grad():
-            for parameter in self.network_.parameters():
-                if parameter.grad is not None:
-                    parameter -= learning_rate * parameter.grad
-
-    def score(self, sequences: Any) -> np.ndarray:
-        """(N, I) scores of the next item after each padded sequence (item ids + 1, 0 = padding)."""
-        self._check_fitted()
-        sequences = pad_or_cut(check_sequences(sequences, self.n_items_), self.max_length_)
+    def _last_logits(self, sequences: Any) -> Any:
         self.network_.eval()
         with torch.no_grad():
             return self.network_(self._tensor(sequences))[:, -1].cpu().numpy()  # (N, I)
 
 
-class MeanPooling(_SequenceRecommender):
+class MeanPooling(SequenceRecommenderBase, _TorchSequence):
     """Next item from the mean of the embeddings of the items seen so far (order ignored)."""
 
-    def _build(self) -> nn.Module:
+    def _network(self, train: Any) -> nn.Module:
         return MeanPoolingNet(self.n_items_, self.embedding_dim, self.seed)
 
 
-class GRURecommender(_SequenceRecommender):
+class GRURecommender(SequenceRecommenderBase, _TorchSequence):
     """Next item from the state of a GRU run over the item embeddings (Hidasi et al. 2016)."""
 
-    def _build(self) -> nn.Module:
+    def _network(self, train: Any) -> nn.Module:
         return GRUNet(self.n_items_, self.embedding_dim, self.seed)
 
 
-class SelfAttention(_SequenceRecommender):
+class SelfAttention(SelfAttentionBase, _TorchSequence):
     """SASRec (Kang and McAuley 2018): ``n_blocks`` causal self-attention blocks over item plus
     positional embeddings; position t sees only items 1..t."""
 
-    def __init__(self, embedding_dim: int = 64, n_blocks: int = 1, n_heads: int = 1, dropout: float = 0.0,
-                 epochs: int = 4, batch_size: int = 512, learning_rate: float = 1e-2, weight_decay: float = 0.0,
-                 seed: int = 0, device: Any = None) -> None:
-        super().__init__(embedding_dim, epochs, batch_size, learning_rate, weight_decay, seed, device)
-        self.n_blocks = n_blocks
-        self.n_heads = n_heads
-        self.dropout = dropout
-
-    def _build(self) -> nn.Module:
+    def _network(self, train: Any) -> nn.Module:
         return SelfAttentionNet(self.n_items_, self.embedding_dim, self.max_length_, self.n_blocks, self.n_heads,
                                 self.dropout, self.seed)

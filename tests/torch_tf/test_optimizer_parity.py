@@ -183,14 +183,14 @@ PAIRS = [
          dict(embedding_dim=6, feature_dim=4, hidden_dim=8, output_dim=6, epochs=0, learning_rate=5e-3, device="cpu"),
          "interactions", _retrieval, round_off_only=("item_tower.linears.1.bias",)),
     Pair("MeanPooling", torch_sequence.MeanPooling, tf_sequence.MeanPooling,
-         dict(embedding_dim=6, epochs=0, learning_rate=1e-2, weight_decay=1e-3), "sequences", _sequence_batch,
+         dict(embedding_dim=6, epochs=0, learning_rate=1e-2, l2=1e-3), "sequences", _sequence_batch, OPTIMIZERS,
          random_weights=None, score_input=lambda data: data.sequences[:10, 1:]),
     Pair("GRURecommender", torch_sequence.GRURecommender, tf_sequence.GRURecommender,
-         dict(embedding_dim=6, epochs=0, learning_rate=1e-2, weight_decay=1e-3), "sequences", _sequence_batch,
+         dict(embedding_dim=6, epochs=0, learning_rate=1e-2, l2=1e-3), "sequences", _sequence_batch, OPTIMIZERS,
          random_weights=None, score_input=lambda data: data.sequences[:10, 1:]),
     Pair("SelfAttention", torch_sequence.SelfAttention, tf_sequence.SelfAttention,
-         dict(embedding_dim=6, n_blocks=1, n_heads=2, epochs=0, learning_rate=1e-2, weight_decay=1e-3), "sequences",
-         _sequence_batch, random_weights=None, score_input=lambda data: data.sequences[:10, 1:]),
+         dict(embedding_dim=6, n_blocks=1, n_heads=2, epochs=0, learning_rate=1e-2, l2=1e-3), "sequences",
+         _sequence_batch, OPTIMIZERS, random_weights=None, score_input=lambda data: data.sequences[:10, 1:]),
 ]
 CASES = [pytest.param(pair, optimizer, id=f"{pair.name}-{optimizer}") for pair in PAIRS for optimizer in pair.optimizers]
 
