@@ -130,7 +130,6 @@ class TrainingLoop:
     epochs: int
     learning_rate: float
     seed: int
-    framework = ""
 
     # ---------------------------------------------------------------- arguments
     def _metric(self) -> tuple[str, str, int | None]:
@@ -181,7 +180,8 @@ class TrainingLoop:
         best, best_weights, since_best, seconds = -math.inf, None, 0, 0.0
         if show_progress is None:
             show_progress = getattr(self, "show_progress", True)
-        bar = progress(range(self.epochs), show_progress, f"{type(self).__name__} {self.framework}".strip())
+        label = f"{type(self).__name__} {getattr(self, 'framework', '')}".strip()  # e.g. "NeuMF (PyTorch)"
+        bar = progress(range(self.epochs), show_progress, label)
         for epoch in bar:
             started = time.perf_counter()
             rate = learning_rate_at(self.scheduler, self.learning_rate, epoch, self.epochs)

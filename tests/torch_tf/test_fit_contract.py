@@ -30,7 +30,7 @@ def test_show_progress_false_prints_no_bar_and_true_does(framework, capsys):
     module.MultVAE(**arguments).fit(data, show_progress=False)
     assert "MultVAE" not in capsys.readouterr().err
     module.MultVAE(**arguments, show_progress=False).fit(data, show_progress=True)
-    assert "MultVAE" in capsys.readouterr().err
+    assert f"MultVAE ({'PyTorch' if framework == 'torch' else 'TensorFlow'})" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ state changes only on success
