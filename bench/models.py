@@ -57,7 +57,7 @@ FALLBACKS: dict[str, dict[str, Any]] = {
         "dae_arguments": dict(hidden_dim=200, latent_dim=100, learning_rate=1e-2, batch_size=64, epochs=20, seed=42),
         "ae_arguments": AE_ARGUMENTS,
     },
-    "03_ease_r": {"L2_WEIGHT": 500.0},
+    "03_ease_r": {"L2": 500.0},
     "04_two_tower": {
         "pointwise": dict(embedding_dim=32, hidden_dims=(64, 32), n_negatives=4, epochs=3, batch_size=2048,
                           learning_rate=0.003, seed=42),
@@ -307,8 +307,8 @@ MODELS: dict[str, Model] = {
              cls="MultVAE"),
     # notebook 03: EASE in closed form
     "EASE (numpy)": Model("numpy", "ranking", "course_lib.closed_form:EASE", "03_ease_r",
-                          lambda v: {"l2_weight": v["L2_WEIGHT"]}),
-    **_twins("EASE", "ranking", "ease", "03_ease_r", lambda v: {"l2_weight": v["L2_WEIGHT"]}),
+                          lambda v: {"l2": v["L2"]}),
+    **_twins("EASE", "ranking", "ease", "03_ease_r", lambda v: {"l2": v["L2"]}),
     # notebook 04: two towers
     **_twins("ConcatMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),
     **_twins("TwoTowerMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),

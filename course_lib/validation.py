@@ -174,16 +174,16 @@ def device_unavailable(device: Any, framework: str, found: str) -> ValueError:
 
 # ------------------------------------------------------------------------------------ EASE
 class SingularSystemError(np.linalg.LinAlgError):  # LinAlgError is a ValueError
-    """``X^T X + l2_weight * I`` could not be inverted to working precision."""
+    """``X^T X + l2 * I`` could not be inverted to working precision."""
 
 
-def singular_system_error(l2_weight: float, n_items: int, detail: str = "", dtype: str = "") -> SingularSystemError:
+def singular_system_error(l2: float, n_items: int, detail: str = "", dtype: str = "") -> SingularSystemError:
     """The one message of the three EASE implementations (NumPy, PyTorch, TensorFlow)."""
     advice = " (or use dtype float64)" if dtype == "float32" else ""
     return SingularSystemError(
-        f"EASE could not solve its system: X^T X + l2_weight * I ({n_items:,} x {n_items:,}) is singular at "
-        f"working precision with l2_weight={l2_weight!r}{f' ({detail})' if detail else ''}. "
-        f"Raise `l2_weight` (hundreds suit MovieLens){advice}."
+        f"EASE could not solve its system: X^T X + l2 * I ({n_items:,} x {n_items:,}) is singular at "
+        f"working precision with l2={l2!r}{f' ({detail})' if detail else ''}. "
+        f"Raise `l2` (hundreds suit MovieLens){advice}."
     )
 
 
