@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from course_lib.base import minibatches
+from course_lib.base import _transactional, check_interactions, minibatches
 from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.ncf_base import check_float, check_int
@@ -91,17 +91,19 @@ class LightGCNBase(TrainingLoop):
         check_int("batch_size", self.batch_size)
         check_int("seed", self.seed, 0)
 
+    @_transactional  # this base is no Recommender: its fit is wrapped here, not by __init_subclass__
     def fit(self, train: Interactions, validation: Interactions | None = None,
             show_progress: bool | None = None) -> LightGCNBase:
         """Fit on the interactions of ``train`` (one BPR triplet each per epoch); with ``validation``
         (held-out interactions of the same users and items) record ``validation_metric`` and the
         validation BPR loss per epoch, keep the best epoch (``keep_best``) and stop after
-        ``patience`` epochs without improvement."""
+        ``patience`` epochs without improvement. A fit that fails (or is interrupted) leaves the
+        model as it was."""
         self._check_arguments()
         self._check_loop_arguments(validation)
         self._check_device()
+        check_validation_split(check_interactions(train), validation)
         train = self._start_fit(train)
-        check_validation_split(train, validation)
         graph = normalized_adjacency(train).astype(np.float32).tocsr()    # (N, N)
         graph.sort_indices()  # the edges in row-major order: the order of the edge-dropout draws and of TF's CSR
         self.graph_ = graph
