@@ -29,7 +29,7 @@ def _best(function, repeats: int) -> float:
     return min(times)
 
 
-def measure(name: str, data: course_lib.Interactions, l2_weight: float, repeats: int) -> dict:
+def measure(name: str, data: course_lib.Interactions, l2: float, repeats: int) -> dict:
     from course_lib.tf.ease import EASE as TFEASE
     from course_lib.torch.ease import EASE as TorchEASE
 
@@ -41,12 +41,12 @@ def measure(name: str, data: course_lib.Interactions, l2_weight: float, repeats:
     except CatalogueTooLargeError as error:
         row["note"] = str(error)
         return row
-    row["numpy fit (s)"] = _best(lambda: EASE(l2_weight=l2_weight).fit(data), repeats)
-    row["torch fit (s)"] = _best(lambda: TorchEASE(l2_weight=l2_weight, device="cpu").fit(data), repeats)
-    row["tf fit (s)"] = _best(lambda: TFEASE(l2_weight=l2_weight, device="cpu").fit(data), repeats)
-    row["numpy float32 fit (s)"] = _best(lambda: EASE(l2_weight=l2_weight, dtype=np.float32).fit(data), repeats)
+    row["numpy fit (s)"] = _best(lambda: EASE(l2=l2).fit(data), repeats)
+    row["torch fit (s)"] = _best(lambda: TorchEASE(l2=l2, device="cpu").fit(data), repeats)
+    row["tf fit (s)"] = _best(lambda: TFEASE(l2=l2, device="cpu").fit(data), repeats)
+    row["numpy float32 fit (s)"] = _best(lambda: EASE(l2=l2, dtype=np.float32).fit(data), repeats)
     _, gram = ease_inputs(data)
-    system = gram + l2_weight * np.eye(n_items)
+    system = gram + l2 * np.eye(n_items)
     row["bare np.linalg.inv (s)"] = _best(lambda: np.linalg.inv(system), repeats)
     identity = np.eye(n_items)
     row["bare np.linalg.solve (s)"] = _best(lambda: np.linalg.solve(system, identity), repeats)
@@ -58,18 +58,18 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 10000])
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--per-user", type=float, default=50.0)
-    parser.add_argument("--l2-weight", type=float, default=500.0)
+    parser.add_argument("--l2", type=float, default=500.0)
     parser.add_argument("--repeats", type=int, default=1)
     arguments = parser.parse_args(argv)
     rows = []
     try:
-        rows.append(measure("ml-100k", course_lib.load_dataset("ml-100k"), arguments.l2_weight, arguments.repeats))
+        rows.append(measure("ml-100k", course_lib.load_dataset("ml-100k"), arguments.l2, arguments.repeats))
     except course_lib.DatasetNotFoundError:
         print("MovieLens 100K not found: measuring the synthetic catalogues only.")
     for n_items in arguments.sizes:
         data = course_lib.make_synthetic(n_users=arguments.users, n_items=n_items,
                                          mean_per_user=arguments.per_user, seed=0)
-        rows.append(measure(f"synthetic {n_items}", data, arguments.l2_weight, arguments.repeats))
+        rows.append(measure(f"synthetic {n_items}", data, arguments.l2, arguments.repeats))
         print(f"measured {n_items} items", flush=True)
     table = pd.DataFrame(rows).set_index("data")
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):

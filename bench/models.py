@@ -57,7 +57,7 @@ FALLBACKS: dict[str, dict[str, Any]] = {
         "dae_arguments": dict(hidden_dim=200, latent_dim=100, learning_rate=1e-2, batch_size=64, epochs=20, seed=42),
         "ae_arguments": AE_ARGUMENTS,
     },
-    "03_ease_r": {"L2_WEIGHT": 500.0},
+    "03_ease_r": {"L2": 500.0},
     "04_two_tower": {
         "pointwise": dict(embedding_dim=32, hidden_dims=(64, 32), n_negatives=4, epochs=3, batch_size=2048,
                           learning_rate=0.003, seed=42),
@@ -65,8 +65,9 @@ FALLBACKS: dict[str, dict[str, Any]] = {
                           item_id_dropout=0.2, epochs=5, batch_size=1024, learning_rate=0.005, seed=42),
     },
     "05_graph_models": {
-        "shared": dict(embedding_dim=64, batch_size=8192, epochs=30, seed=42),
-        "N_LAYERS": 3, "LEARNING_RATE": 5e-2, "L2_WEIGHT": 2e-3, "MF_LEARNING_RATE": 1e-2, "MF_L2_WEIGHT": 3e-2,
+        "shared": dict(embedding_dim=64, batch_size=8192, epochs=60, keep_best="metric", patience=10,
+                       validation_metric="ndcg@20", seed=42),
+        "N_LAYERS": 3, "LEARNING_RATE": 5e-2, "L2": 2e-3, "MF_LEARNING_RATE": 1e-2, "MF_L2": 3e-2,
         "GFCF_COMPONENTS": 64, "GFCF_WEIGHT": 0.3,
     },
     "06_latent_factors": {
@@ -316,19 +317,19 @@ MODELS: dict[str, Model] = {
              cls="MultVAE"),
     # notebook 03: EASE in closed form
     "EASE (numpy)": Model("numpy", "ranking", "course_lib.closed_form:EASE", "03_ease_r",
-                          lambda v: {"l2_weight": v["L2_WEIGHT"]}),
-    **_twins("EASE", "ranking", "ease", "03_ease_r", lambda v: {"l2_weight": v["L2_WEIGHT"]}),
+                          lambda v: {"l2": v["L2"]}),
+    **_twins("EASE", "ranking", "ease", "03_ease_r", lambda v: {"l2": v["L2"]}),
     # notebook 04: two towers
     **_twins("ConcatMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),
     **_twins("TwoTowerMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),
     **_twins("TwoTowerRetrieval", "retrieval", "two_tower", "04_two_tower", _with("retrieval")),
-    # notebook 05: graphs
-    **_twins("LightGCN", "ranking", "graph", "05_graph_models",
+    # notebook 05: graphs (protocol "autoencoder": 10% of train validates when keep_best / patience are set)
+    **_twins("LightGCN", "autoencoder", "graph", "05_graph_models",
              lambda v: {**v["shared"], "n_layers": v["N_LAYERS"], "learning_rate": v["LEARNING_RATE"],
-                        "l2_weight": v["L2_WEIGHT"]}, 1),
-    **_twins("LightGCN K=0", "ranking", "graph", "05_graph_models",
+                        "l2": v["L2"]}, 1),
+    **_twins("LightGCN K=0", "autoencoder", "graph", "05_graph_models",
              lambda v: {**v["shared"], "n_layers": 0, "learning_rate": v["MF_LEARNING_RATE"],
-                        "l2_weight": v["MF_L2_WEIGHT"]}, 1, cls="LightGCN"),
+                        "l2": v["MF_L2"]}, 1, cls="LightGCN"),
     "GFCF": Model("numpy", "ranking", "course_lib.closed_form:GFCF", "05_graph_models",
                   lambda v: {"n_components": v["GFCF_COMPONENTS"], "ideal_filter_weight": v["GFCF_WEIGHT"], "seed": 42}),
     # notebook 06: rating prediction

@@ -100,14 +100,14 @@ def _speed_child(dataset: str, seed: int, repeats: int) -> None:
     # EASE against a bare NumPy inverse and solve of the same (I, I) system, alternated so that a busy
     # moment of the shared machine hits both; one process, so the same BLAS threads. The ratio is the
     # median over the repeats of EASE's fit over the faster bare solve next to it.
-    l2_weight = 500.0
+    l2 = 500.0
     _, gram = ease_inputs(train)
-    system = gram + l2_weight * np.eye(data.n_items)
+    system = gram + l2 * np.eye(data.n_items)
     identity = np.eye(data.n_items)
     ease, inverse, solve = [], [], []
-    EASE(l2_weight=l2_weight).fit(train)  # warm-up
+    EASE(l2=l2).fit(train)  # warm-up
     for _ in range(repeats):
-        ease.append(best_time(lambda: EASE(l2_weight=l2_weight).fit(train), 1)[0])
+        ease.append(best_time(lambda: EASE(l2=l2).fit(train), 1)[0])
         inverse.append(best_time(lambda: np.linalg.inv(system), 1)[0])
         solve.append(best_time(lambda: np.linalg.solve(system, identity), 1)[0])
     ratios = np.array(ease) / np.minimum(inverse, solve)

@@ -92,8 +92,8 @@ def _check_positive(name: str, value: Any, allow_zero: bool = False) -> float:
     return check_number(name, value, minimum=0.0, minimum_open=not allow_zero)
 
 
-def check_ease_system(gram: np.ndarray, l2_weight: float, dtype: Any) -> None:
-    """Refuse, before solving, a system ``G + l2_weight I`` that is singular at ``dtype``'s precision.
+def check_ease_system(gram: np.ndarray, l2: float, dtype: Any) -> None:
+    """Refuse, before solving, a system ``G + l2 I`` that is singular at ``dtype``'s precision.
 
     ``G = X^T X`` is positive semi-definite, so the eigenvalues of ``G + lambda I`` lie between
     ``lambda`` and ``lambda + |G|_inf``: when ``(|G|_inf + lambda) / lambda`` reaches ``1 / eps``
@@ -103,18 +103,18 @@ def check_ease_system(gram: np.ndarray, l2_weight: float, dtype: Any) -> None:
     n_items = gram.shape[0]
     norm = float(np.abs(gram).sum(axis=1).max(initial=0.0))
     eps = float(np.finfo(np.dtype(dtype)).eps)
-    if l2_weight <= 0:
-        raise singular_system_error(l2_weight, n_items, "l2_weight is not positive")
-    if (norm + l2_weight) * eps >= l2_weight:
-        raise singular_system_error(l2_weight, n_items, f"condition number up to {(norm + l2_weight) / l2_weight:.1e}",
+    if l2 <= 0:
+        raise singular_system_error(l2, n_items, "l2 is not positive")
+    if (norm + l2) * eps >= l2:
+        raise singular_system_error(l2, n_items, f"condition number up to {(norm + l2) / l2:.1e}",
                                     np.dtype(dtype).name)
 
 
-def check_ease_inverse(diagonal: np.ndarray, finite: bool, l2_weight: float) -> None:
+def check_ease_inverse(diagonal: np.ndarray, finite: bool, l2: float) -> None:
     """After solving: the inverse of a positive definite matrix has a positive finite diagonal."""
     diagonal = np.asarray(diagonal)
     if not finite or not (np.isfinite(diagonal).all() and (diagonal > 0).all()):
-        raise singular_system_error(l2_weight, len(diagonal), "the inverse has non-finite or non-positive entries")
+        raise singular_system_error(l2, len(diagonal), "the inverse has non-finite or non-positive entries")
 
 
 def ease_inputs(train: Interactions, normalize_rows: bool = False, normalize_columns: bool = False,
@@ -156,20 +156,20 @@ def symmetric_positive_inverse(matrix: np.ndarray) -> np.ndarray:
     return upper
 
 
-def ease_from_gram(gram: np.ndarray, l2_weight: float) -> np.ndarray:
+def ease_from_gram(gram: np.ndarray, l2: float) -> np.ndarray:
     """EASE's (I, I) weights from the Gram matrix: ``P = (G + lambda I)^-1``, ``B = I - P / diag(P)``.
 
     Minimizing ``|X - X B|^2 + lambda |B|^2`` subject to ``diag(B) = 0`` with Lagrange multipliers
     gives ``B_ij = -P_ij / P_jj`` off the diagonal and 0 on it (Steck 2019, eq. 8).
     """
-    check_ease_system(gram, l2_weight, gram.dtype)
+    check_ease_system(gram, l2, gram.dtype)
     regularized = np.array(gram, copy=True)
-    regularized[np.diag_indices_from(regularized)] += l2_weight
+    regularized[np.diag_indices_from(regularized)] += l2
     try:
         weights = symmetric_positive_inverse(regularized)                   # P, (I, I)
     except np.linalg.LinAlgError as error:
-        raise singular_system_error(l2_weight, len(gram), str(error)) from error
-    check_ease_inverse(np.diag(weights), bool(np.isfinite(weights).all()), l2_weight)
+        raise singular_system_error(l2, len(gram), str(error)) from error
+    check_ease_inverse(np.diag(weights), bool(np.isfinite(weights).all()), l2)
     weights /= -np.diag(weights)[None, :]                                   # column j divided by -P_jj
     weights[np.diag_indices_from(weights)] = 0.0
     return weights
@@ -191,7 +191,7 @@ class EASE(Recommender):
 
     Parameters
     ----------
-    l2_weight:
+    l2:
         lambda, added to the diagonal of the Gram matrix (500 suits MovieLens 100K).
     normalize_rows, normalize_columns:
         Divide the rows (users) and then the columns (items) of ``X`` by their L2 norm before the
@@ -203,16 +203,16 @@ class EASE(Recommender):
         would need more raises ``CatalogueTooLargeError`` before anything large is allocated.
     """
 
-    def __init__(self, l2_weight: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
+    def __init__(self, l2: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
                  dtype: Any = np.float64, max_memory_bytes: int | None = None) -> None:
-        self.l2_weight = l2_weight
+        self.l2 = l2
         self.normalize_rows = normalize_rows
         self.normalize_columns = normalize_columns
         self.dtype = dtype
         self.max_memory_bytes = max_memory_bytes
 
     def _validate(self, train: Interactions) -> Interactions:
-        _check_positive("l2_weight", self.l2_weight)
+        _check_positive("l2", self.l2)
         if _dtype_name(self.dtype) not in ("float32", "float64"):
             raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
         train = self._start_fit(train)
@@ -222,7 +222,7 @@ class EASE(Recommender):
     def fit(self, train: Interactions) -> EASE:
         train = self._validate(train)
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, self.dtype)
-        self.item_weights_ = ease_from_gram(gram, float(self.l2_weight)).astype(self.dtype, copy=False)
+        self.item_weights_ = ease_from_gram(gram, float(self.l2)).astype(self.dtype, copy=False)
         return self
 
     def score(self, user_ids: Any) -> np.ndarray:

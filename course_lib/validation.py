@@ -35,7 +35,7 @@ import numpy as np
 __all__ = [
     "argument_error", "check_integer", "check_number", "check_choice", "check_bool", "check_epochs",
     "check_integer_sequence", "parse_device", "device_unavailable", "DEVICE_SPELLINGS",
-    "SingularSystemError", "singular_system_error", "check_weights", "check_lightgcn_arguments",
+    "SingularSystemError", "singular_system_error", "check_weights",
 ]
 
 
@@ -174,16 +174,16 @@ def device_unavailable(device: Any, framework: str, found: str) -> ValueError:
 
 # ------------------------------------------------------------------------------------ EASE
 class SingularSystemError(np.linalg.LinAlgError):  # LinAlgError is a ValueError
-    """``X^T X + l2_weight * I`` could not be inverted to working precision."""
+    """``X^T X + l2 * I`` could not be inverted to working precision."""
 
 
-def singular_system_error(l2_weight: float, n_items: int, detail: str = "", dtype: str = "") -> SingularSystemError:
+def singular_system_error(l2: float, n_items: int, detail: str = "", dtype: str = "") -> SingularSystemError:
     """The one message of the three EASE implementations (NumPy, PyTorch, TensorFlow)."""
     advice = " (or use dtype float64)" if dtype == "float32" else ""
     return SingularSystemError(
-        f"EASE could not solve its system: X^T X + l2_weight * I ({n_items:,} x {n_items:,}) is singular at "
-        f"working precision with l2_weight={l2_weight!r}{f' ({detail})' if detail else ''}. "
-        f"Raise `l2_weight` (hundreds suit MovieLens){advice}."
+        f"EASE could not solve its system: X^T X + l2 * I ({n_items:,} x {n_items:,}) is singular at "
+        f"working precision with l2={l2!r}{f' ({detail})' if detail else ''}. "
+        f"Raise `l2` (hundreds suit MovieLens){advice}."
     )
 
 
@@ -215,15 +215,3 @@ def check_weights(weights: Any, expected: Mapping[str, tuple[int, ...]], owner: 
                              "Nothing was assigned.")
         checked[name] = value
     return checked
-
-
-def check_lightgcn_arguments(model: Any) -> None:
-    """LightGCN's arguments, the same rules for both twins (course_lib/torch/graph.py, course_lib/tf/graph.py)."""
-    for name in ("embedding_dim", "batch_size"):
-        check_integer(name, getattr(model, name), minimum=1)
-    check_integer("n_layers", model.n_layers, minimum=0)
-    check_epochs(model.epochs)
-    check_integer("seed", model.seed, minimum=0)
-    check_number("learning_rate", model.learning_rate, minimum=0.0, minimum_open=True)
-    check_number("l2_weight", model.l2_weight, minimum=0.0)
-    check_number("edge_dropout", model.edge_dropout, 0.0, 1.0, maximum_open=True)

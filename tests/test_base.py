@@ -24,8 +24,8 @@ CASES = [
     (Popularity, None, None, "`train` must be a course_lib Interactions"),
     (ItemKNN, "n_neighbors", 2.5, "`n_neighbors` must be an integer at least 1, got n_neighbors=2.5."),
     (ItemKNN, "shrinkage", "10", "`shrinkage` must be a finite number at least 0, got shrinkage='10' (a string"),
-    (EASE, "l2_weight", float("nan"), "`l2_weight` must be a finite number above 0, got l2_weight=nan."),
-    (EASE, "l2_weight", 1e-30, "EASE could not solve its system"),
+    (EASE, "l2", float("nan"), "`l2` must be a finite number above 0, got l2=nan."),
+    (EASE, "l2", 1e-30, "EASE could not solve its system"),
     (GFCF, "n_components", 3.0, "`n_components` must be an integer at least 1 and at most 21"),  # 22 items
     (GFCF, "n_components", 25, "`n_components` must be an integer at least 1 and at most 21, got n_components=25."),
     (GlobalMean, None, None, "`train` must be a course_lib Interactions"),

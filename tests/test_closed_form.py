@@ -35,7 +35,7 @@ def _ndcg(model, train, test):
 
 
 def test_ease_solves_the_constrained_least_squares(small):
-    model = EASE(l2_weight=10.0).fit(small)
+    model = EASE(l2=10.0).fit(small)
     weights = model.item_weights_
     matrix = small.to_csr().toarray()
     assert weights.shape == (small.n_items, small.n_items)
@@ -48,9 +48,9 @@ def test_ease_solves_the_constrained_least_squares(small):
 
 
 def test_ease_normalizations_change_the_input(small):
-    plain = EASE(l2_weight=5.0).fit(small)
-    rows = EASE(l2_weight=5.0, normalize_rows=True).fit(small)
-    columns = EASE(l2_weight=5.0, normalize_columns=True).fit(small)
+    plain = EASE(l2=5.0).fit(small)
+    rows = EASE(l2=5.0, normalize_rows=True).fit(small)
+    columns = EASE(l2=5.0, normalize_columns=True).fit(small)
     norms = np.sqrt(np.asarray(rows.user_items_.multiply(rows.user_items_).sum(axis=1)).ravel())
     assert np.allclose(norms[norms > 0], 1.0)
     column_norms = np.sqrt(np.asarray(columns.user_items_.multiply(columns.user_items_).sum(axis=0)).ravel())
@@ -59,8 +59,8 @@ def test_ease_normalizations_change_the_input(small):
 
 
 def test_ease_float32_matches_float64(small):
-    double = EASE(l2_weight=10.0).fit(small).item_weights_
-    single = EASE(l2_weight=10.0, dtype=np.float32).fit(small).item_weights_
+    double = EASE(l2=10.0).fit(small).item_weights_
+    single = EASE(l2=10.0, dtype=np.float32).fit(small).item_weights_
     assert single.dtype == np.float32
     assert np.abs(double - single).max() < 1e-4
 
@@ -75,8 +75,8 @@ def test_ease_refuses_a_catalogue_too_large_before_allocating(small):
 
 
 @pytest.mark.parametrize("model, message", [
-    (EASE(l2_weight=0), "l2_weight"),
-    (EASE(l2_weight=-1.0), "l2_weight"),
+    (EASE(l2=0), "l2"),
+    (EASE(l2=-1.0), "l2"),
     (EASE(dtype=np.int64), "dtype"),
     (GFCF(n_components=0), "n_components"),
     (GFCF(n_components=10_000), "n_components"),
@@ -125,7 +125,7 @@ def test_gfcf_scores_are_its_two_filters(small):
 def test_both_beat_popularity_on_the_synthetic_set(split):
     train, test = split
     popularity = _ndcg(Popularity().fit(train), train, test)
-    assert _ndcg(EASE(l2_weight=50.0).fit(train), train, test) > popularity
+    assert _ndcg(EASE(l2=50.0).fit(train), train, test) > popularity
     assert _ndcg(GFCF(n_components=32).fit(train), train, test) > popularity
 
 
@@ -136,7 +136,7 @@ def test_targets_on_movielens_100k():
     except course_lib.DatasetNotFoundError as error:
         pytest.skip(f"MovieLens 100K is not on this machine: {error}")
     train, test = course_lib.random_split(data, test_fraction=0.2, seed=42)
-    assert _ndcg(EASE(l2_weight=500.0).fit(train), train, test) > 0.43
+    assert _ndcg(EASE(l2=500.0).fit(train), train, test) > 0.43
     assert _ndcg(GFCF(n_components=64, ideal_filter_weight=0.3).fit(train), train, test) > 0.42
 
 

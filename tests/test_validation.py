@@ -123,8 +123,8 @@ def test_check_weights_refuses_before_anything_and_names_the_key():
         check_weights({"a": np.array(["x", "y"]), "b": good["b"]}, expected, "Model")
 
 
-def test_singular_system_error_is_a_value_error_naming_l2_weight():
+def test_singular_system_error_is_a_value_error_naming_l2():
     error = singular_system_error(1e-12, 1682)
     assert isinstance(error, SingularSystemError) and isinstance(error, ValueError)
     assert isinstance(error, np.linalg.LinAlgError)
-    assert "l2_weight=1e-12" in str(error) and "1,682 x 1,682" in str(error) and "Raise `l2_weight`" in str(error)
+    assert "l2=1e-12" in str(error) and "1,682 x 1,682" in str(error) and "Raise `l2`" in str(error)

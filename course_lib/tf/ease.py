@@ -30,15 +30,15 @@ from course_lib.validation import singular_system_error
 __all__ = ["EASENet", "EASE", "ease_weights"]
 
 
-def ease_weights(gram: tf.Tensor, l2_weight: float) -> tf.Tensor:
+def ease_weights(gram: tf.Tensor, l2: float) -> tf.Tensor:
     """EASE's (I, I) weights from the (I, I) Gram matrix, on the current device."""
-    regularized = gram + l2_weight * tf.eye(tf.shape(gram)[0], dtype=gram.dtype)
+    regularized = gram + l2 * tf.eye(tf.shape(gram)[0], dtype=gram.dtype)
     try:
         inverse = tf.linalg.inv(regularized)                               # P, (I, I)
     except tf.errors.InvalidArgumentError as error:                        # "Input is not invertible."
-        raise singular_system_error(l2_weight, int(gram.shape[0]), error.message.splitlines()[0]) from error
+        raise singular_system_error(l2, int(gram.shape[0]), error.message.splitlines()[0]) from error
     check_ease_inverse(tf.linalg.diag_part(inverse).numpy(), bool(tf.reduce_all(tf.math.is_finite(inverse))),
-                       l2_weight)
+                       l2)
     weights = inverse / -tf.linalg.diag_part(inverse)[None, :]             # column j divided by -P_jj
     return tf.linalg.set_diag(weights, tf.zeros(tf.shape(gram)[0], dtype=gram.dtype))
 
@@ -62,9 +62,9 @@ class EASE(TFRecommender):
     (default, what the parity with NumPy uses) or "float32".
     """
 
-    def __init__(self, l2_weight: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
+    def __init__(self, l2: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
                  dtype: Any = "float64", max_memory_bytes: int | None = None, device: Any = None) -> None:
-        self.l2_weight = l2_weight
+        self.l2 = l2
         self.normalize_rows = normalize_rows
         self.normalize_columns = normalize_columns
         self.dtype = dtype
@@ -72,7 +72,7 @@ class EASE(TFRecommender):
         self.device = device
 
     def fit(self, train: Interactions) -> EASE:
-        _check_positive("l2_weight", self.l2_weight)
+        _check_positive("l2", self.l2)
         name = self.dtype.name if isinstance(self.dtype, tf.dtypes.DType) else np.dtype(self.dtype).name
         if name not in ("float32", "float64"):
             raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
@@ -83,10 +83,10 @@ class EASE(TFRecommender):
         self.memory_bytes_ = check_dense_memory(train.n_items, name, self.max_memory_bytes,
                                                 copies=EASE_DENSE_COPIES + 1)
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, name)
-        check_ease_system(gram, float(self.l2_weight), name)
+        check_ease_system(gram, float(self.l2), name)
         with tf.device(self.device_):
             self.network_ = EASENet(train.n_items, name)
-            self.network_.item_weights.assign(ease_weights(tf.constant(gram), float(self.l2_weight)))
+            self.network_.item_weights.assign(ease_weights(tf.constant(gram), float(self.l2)))
         return self
 
     def _weight_map(self) -> dict[str, tuple[Any, bool]]:

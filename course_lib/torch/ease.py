@@ -34,14 +34,14 @@ __all__ = ["EASENet", "EASE", "ease_weights"]
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-def ease_weights(gram: Tensor, l2_weight: float) -> Tensor:
+def ease_weights(gram: Tensor, l2: float) -> Tensor:
     """EASE's (I, I) weights from the (I, I) Gram matrix, on the Gram matrix's device."""
-    regularized = gram + l2_weight * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    regularized = gram + l2 * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     try:
         inverse = torch.linalg.inv(regularized)                            # P, (I, I)
     except torch.linalg.LinAlgError as error:
-        raise singular_system_error(l2_weight, gram.shape[0], str(error).splitlines()[0]) from error
-    check_ease_inverse(torch.diagonal(inverse).cpu().numpy(), bool(torch.isfinite(inverse).all()), l2_weight)
+        raise singular_system_error(l2, gram.shape[0], str(error).splitlines()[0]) from error
+    check_ease_inverse(torch.diagonal(inverse).cpu().numpy(), bool(torch.isfinite(inverse).all()), l2)
     weights = inverse / -torch.diagonal(inverse)[None, :]                  # column j divided by -P_jj
     weights.fill_diagonal_(0.0)
     return weights
@@ -65,9 +65,9 @@ class EASE(TorchRecommender):
     (default, what the parity with NumPy uses) or "float32".
     """
 
-    def __init__(self, l2_weight: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
+    def __init__(self, l2: float = 500.0, normalize_rows: bool = False, normalize_columns: bool = False,
                  dtype: Any = "float64", max_memory_bytes: int | None = None, device: Any = None) -> None:
-        self.l2_weight = l2_weight
+        self.l2 = l2
         self.normalize_rows = normalize_rows
         self.normalize_columns = normalize_columns
         self.dtype = dtype
@@ -75,7 +75,7 @@ class EASE(TorchRecommender):
         self.device = device
 
     def fit(self, train: Interactions) -> EASE:
-        _check_positive("l2_weight", self.l2_weight)
+        _check_positive("l2", self.l2)
         name = np.dtype(self.dtype).name if not isinstance(self.dtype, torch.dtype) else str(self.dtype)[6:]
         if name not in _DTYPES:
             raise ValueError(f"`dtype` must be float32 or float64, got dtype={self.dtype!r}.")
@@ -92,11 +92,11 @@ class EASE(TorchRecommender):
             self.memory_bytes_ = check_dense_memory(train.n_items, name, self.max_memory_bytes,
                                                     copies=EASE_DENSE_COPIES + 1)
         self.user_items_, gram = ease_inputs(train, self.normalize_rows, self.normalize_columns, name)
-        check_ease_system(gram, float(self.l2_weight), name)
+        check_ease_system(gram, float(self.l2), name)
         self.network_ = EASENet(train.n_items, _DTYPES[name]).to(self.device_)
         with torch.no_grad():
             self.network_.item_weights.copy_(ease_weights(torch.as_tensor(gram, dtype=_DTYPES[name], device=self.device_),
-                                                          float(self.l2_weight)))
+                                                          float(self.l2)))
         return self
 
     def score(self, user_ids: Any) -> np.ndarray:

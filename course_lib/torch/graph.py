@@ -7,24 +7,22 @@ The users and items are the nodes of one bipartite graph with the normalized adj
 layer-0 embeddings are the only parameters; each layer averages the neighbours,
 ``E(k+1) = A^ E(k)``, and the final embedding is the mean of the layers ``E(0) .. E(K)``.
 With ``n_layers=0`` it is plain matrix factorization trained with BPR (MF-BPR).
+
+The framework-free half (arguments, graph, triplets and edge dropout, scoring, validation) is in
+course_lib/graph_base.py, the loop in course_lib/training_loop.py; here: the network and the loss.
 """
 
 from __future__ import annotations
 
-import time
 import warnings
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
-from course_lib.closed_form import normalized_adjacency
-from course_lib.data.interactions import Interactions
-from course_lib.sampling import sample_triplets
-from course_lib.torch.training import TorchRecommender, get_device, make_optimizer, minibatches, progress
-from course_lib.validation import check_lightgcn_arguments
+from course_lib.graph_base import LightGCNBase
+from course_lib.torch.training import TorchSteps, get_device
 
 __all__ = ["propagate", "symmetric_sparse_mm", "LightGCNNet", "LightGCN"]
 
@@ -76,144 +74,39 @@ class LightGCNNet(nn.Module):
         return final[:self.n_users], final[self.n_users:]                  # (U, D), (I, D)
 
 
-class LightGCN(TorchRecommender):
-    """LightGCN trained with BPR and Adam; ``n_layers=0`` gives MF-BPR.
+class LightGCN(LightGCNBase, TorchSteps):
+    """LightGCN trained with BPR; ``n_layers=0`` gives MF-BPR. Arguments, loss and defaults:
+    ``course_lib.graph_base.LightGCNBase``. Weights: ``user_embeddings`` (U, D), ``item_embeddings`` (I, D)."""
 
-    Loss of a batch of triplets (u, i, j): ``mean(softplus(s_uj - s_ui)) + l2_weight * (|e_u|^2 +
-    |e_i|^2 + |e_j|^2) / (2 B)`` with ``s_ui = e_u^(K) . e_i^(K)`` on the final embeddings and the
-    L2 term on the layer-0 embeddings of the batch (He et al. 2020, eq. 15).
+    def _build(self, train: Any) -> None:
+        self.device_ = get_device(self.device)
+        self.graph_rows_ = self._tensor(self.graph_.indptr)                # CSR: several times faster than COO
+        self.graph_columns_ = self._tensor(self.graph_.indices)
+        self.adjacency_ = self._sparse(self._tensor(self.graph_.data, torch.float32))
+        super()._build(train)
 
-    Parameters
-    ----------
-    embedding_dim, n_layers:
-        D and K.
-    learning_rate, batch_size, epochs:
-        Adam's step size; triplets per step; passes over the training interactions.
-    l2_weight:
-        The weight of the L2 term.
-    edge_dropout:
-        Share of the graph's edges dropped at each training step (the kept ones are scaled by
-        ``1 / (1 - edge_dropout)``); 0 keeps the whole graph.
-    seed, device:
-        Seeds the embeddings, the triplets and the edge dropout; ``get_device(device)``.
+    def _network(self, train: Any) -> nn.Module:
+        return LightGCNNet(self.n_users_, self.n_items_, int(self.embedding_dim), int(self.n_layers), int(self.seed))
 
-    The defaults reach NDCG@10 0.41 on MovieLens 100K in 30 epochs of 10 steps: a large learning
-    rate and batch keep the CPU time short. MF-BPR (``n_layers=0``) overfits at that learning
-    rate; 1e-2 with ``l2_weight=3e-2`` suits it.
-    """
-
-    def __init__(self, embedding_dim: int = 64, n_layers: int = 3, learning_rate: float = 5e-2,
-                 l2_weight: float = 2e-3, batch_size: int = 8192, epochs: int = 30, edge_dropout: float = 0.0,
-                 seed: int = 0, device: Any = None) -> None:
-        self.embedding_dim, self.n_layers = embedding_dim, n_layers
-        self.learning_rate, self.l2_weight = learning_rate, l2_weight
-        self.batch_size, self.epochs, self.edge_dropout = batch_size, epochs, edge_dropout
-        self.seed, self.device = seed, device
-
-    # ------------------------------------------------------------------ set-up
-    def _build(self, train: Interactions) -> Interactions:
-        check_lightgcn_arguments(self)
-        device = get_device(self.device)
-        train = self._start_fit(train)
-        self.device_ = device
-        self.rng_ = np.random.default_rng(self.seed)
-        self.graph_ = normalized_adjacency(train).astype(np.float32)      # (N, N) SciPy COO
-        self.adjacency_ = self._sparse(self.graph_.data)
-        self.network_ = LightGCNNet(train.n_users, train.n_items, int(self.embedding_dim), int(self.n_layers),
-                                    int(self.seed)).to(self.device_)
-        self._final = None
-        return train
-
-    def _sparse(self, values: np.ndarray, keep: np.ndarray | None = None) -> Tensor:
-        # torch.sparse.mm is several times faster with CSR than with COO on the CPU.
-        rows, cols = self.graph_.row, self.graph_.col
-        if keep is not None:
-            rows, cols, values = rows[keep], cols[keep], values[keep]
-        matrix = sp.csr_matrix((values, (rows, cols)), shape=self.graph_.shape)
+    def _sparse(self, values: Tensor) -> Tensor:
+        """The graph with these (E,) values, in the CSR order of ``graph_``, on the device."""
         with warnings.catch_warnings():  # "sparse CSR support is in beta state"
             warnings.simplefilter("ignore", UserWarning)
-            # Each part straight onto the device: no CPU copy made first and moved afterwards.
-            return torch.sparse_csr_tensor(self._tensor(matrix.indptr), self._tensor(matrix.indices),
-                                           self._tensor(matrix.data, torch.float32), matrix.shape,
+            return torch.sparse_csr_tensor(self.graph_rows_, self.graph_columns_, values, self.graph_.shape,
                                            device=self.device_, check_invariants=False)
 
-    def _training_adjacency(self) -> Tensor:
-        if self.edge_dropout == 0:
-            return self.adjacency_
-        keep = self.rng_.random(self.graph_.nnz) >= self.edge_dropout
-        return self._sparse(self.graph_.data / np.float32(1 - self.edge_dropout), keep)
+    def _penalty(self) -> Tensor:
+        return torch.zeros((), device=self.device_)  # the loss carries its own L2 term (on the batch)
 
-    # ---------------------------------------------------------------- the loss
-    def _loss(self, adjacency: Tensor, users: Any, positives: Any, negatives: Any) -> Tensor:
-        users, positives, negatives = (self._tensor(v) for v in (users, positives, negatives))
-        user_final, item_final = self.network_(adjacency)                  # (U, D), (I, D)
+    def _batch_loss(self, batch: dict[str, np.ndarray], training: bool) -> Tensor:
+        adjacency = self.adjacency_
+        if training and "edge_values" in batch:  # edge dropout: the graph of this step
+            adjacency = self._sparse(self._tensor(batch["edge_values"], torch.float32))
+        users, positives, negatives = (self._tensor(batch[key]) for key in ("users", "positives", "negatives"))
+        user_final, item_final = self.network_(adjacency)                 # (U, D), (I, D)
         u, i, j = user_final[users], item_final[positives], item_final[negatives]  # (B, D) each
         margin = (u * i).sum(-1) - (u * j).sum(-1)                        # (B,)
         net = self.network_
         layer0 = (net.user_embeddings[users].square().sum() + net.item_embeddings[positives].square().sum()
                   + net.item_embeddings[negatives].square().sum())
-        return nn.functional.softplus(-margin).mean() + self.l2_weight * layer0 / (2 * len(users))
-
-    def loss_on_batch(self, users: Any, positives: Any, negatives: Any) -> float:
-        """The loss of one batch of triplets on the whole graph (no edge dropout)."""
-        self._check_fitted()
-        with torch.no_grad():
-            return float(self._loss(self.adjacency_, users, positives, negatives))
-
-    def sgd_step(self, users: Any, positives: Any, negatives: Any, learning_rate: float) -> None:
-        """One plain gradient step on one batch (no edge dropout): for the parity tests."""
-        self._check_fitted()
-        self.network_.zero_grad()
-        self._loss(self.adjacency_, users, positives, negatives).backward()
-        with torch.no_grad():
-            for parameter in self.network_.parameters():
-                parameter -= learning_rate * parameter.grad
-        self._final = None
-
-    def _update(self, adjacency: Tensor, users: Any, positives: Any, negatives: Any) -> Tensor:
-        self.optimizer_.zero_grad()
-        loss = self._loss(adjacency, users, positives, negatives)
-        loss.backward()
-        self.optimizer_.step()
-        return loss.detach()
-
-    def optimizer_step(self, users: Any, positives: Any, negatives: Any) -> float:
-        """One step of the model's own optimizer on one batch, on the whole graph (no edge dropout);
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        loss = float(self._update(self.adjacency_, users, positives, negatives))
-        self._final = None
-        return loss
-
-    # ---------------------------------------------------------------- training
-    def fit(self, train: Interactions, show_progress: bool = True) -> LightGCN:
-        train = self._build(train)
-        self.optimizer_ = make_optimizer("adam", self.network_.parameters(), self.learning_rate)
-        self.history_ = {"loss": []}
-        self.epoch_seconds_: list[float] = []
-
-        for _ in progress(range(int(self.epochs)), show_progress, f"LightGCN (K={self.n_layers}, torch)"):
-            started = time.perf_counter()
-            users, positives, negatives = sample_triplets(train, seed=self.rng_)
-            total = 0.0
-            for batch in minibatches(len(users), int(self.batch_size)):
-                loss = self._update(self._training_adjacency(), users[batch], positives[batch], negatives[batch])
-                total += float(loss) * len(batch)
-            self.history_["loss"].append(total / len(users))
-            self.epoch_seconds_.append(time.perf_counter() - started)
-        self._final = None
-        return self
-
-    # ----------------------------------------------------------------- scoring
-    def score(self, user_ids: Any) -> np.ndarray:
-        user_ids = self._user_ids(user_ids)
-        if self._final is None:  # the propagation runs once, then serves every batch of users
-            with torch.no_grad():
-                self._final = self.network_(self.adjacency_)
-        user_final, item_final = self._final
-        with torch.no_grad():
-            return (user_final[self._tensor(user_ids)] @ item_final.T).cpu().numpy()  # (B, I)
-
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        super().set_weights(weights)
-        self._final = None
+        return nn.functional.softplus(-margin).mean() + self.l2 * layer0 / (2 * len(users))

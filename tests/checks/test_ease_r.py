@@ -11,22 +11,22 @@ from tests.checks._hints import assert_named
 from tests.checks._solutions import solution
 
 
-def _reference(matrix, l2_weight):
-    return ease_from_gram(matrix.T @ matrix, l2_weight)
+def _reference(matrix, l2):
+    return ease_from_gram(matrix.T @ matrix, l2)
 
 
-def _inverse(matrix, l2_weight):
-    return np.linalg.inv(matrix.T @ matrix + l2_weight * np.eye(matrix.shape[1]))
+def _inverse(matrix, l2):
+    return np.linalg.inv(matrix.T @ matrix + l2 * np.eye(matrix.shape[1]))
 
 
-def _no_return(matrix, l2_weight):
-    weights = _reference(matrix, l2_weight)  # noqa: F841 - the forgotten return
+def _no_return(matrix, l2):
+    weights = _reference(matrix, l2)  # noqa: F841 - the forgotten return
 
 
-def _in_place(matrix, l2_weight):
+def _in_place(matrix, l2):
     matrix += 0.0 * matrix + (matrix > 2)  # a harmless-looking edit of X itself
     matrix *= 2
-    return _reference(matrix / 2, l2_weight)
+    return _reference(matrix / 2, l2)
 
 
 MISTAKES = [

@@ -179,7 +179,7 @@ def tensors_off_device(model: Any) -> list[str]:
 # name -> (file in course_lib/torch and course_lib/tf, tiny arguments, data: "ratings" or "sequences").
 # One epoch on a tiny synthetic set: the device tests check where tensors live, not accuracy.
 MODELS: dict[str, tuple[str, dict[str, Any], str]] = {
-    "EASE": ("ease", {"l2_weight": 10.0}, "ratings"),
+    "EASE": ("ease", {"l2": 10.0}, "ratings"),
     "ExplicitNCF": ("mlp", {"embedding_dim": 4, "hidden_dims": (8,), "batch_size": 256}, "ratings"),
     "GMF": ("mlp", {"embedding_dim": 4, "batch_size": 512}, "ratings"),
     "MLP": ("mlp", {"embedding_dim": 4, "hidden_dims": (8,), "batch_size": 512}, "ratings"),

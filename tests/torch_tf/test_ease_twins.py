@@ -24,7 +24,7 @@ def split():
     return course_lib.random_split(data, test_fraction=0.2, seed=0)
 
 
-@pytest.mark.parametrize("options", [{}, {"normalize_rows": True, "normalize_columns": True, "l2_weight": 3.0}])
+@pytest.mark.parametrize("options", [{}, {"normalize_rows": True, "normalize_columns": True, "l2": 3.0}])
 def test_three_implementations_give_the_same_weights_and_scores(split, options):
     train, _ = split
     reference = NumpyEASE(**options).fit(train)
@@ -40,8 +40,8 @@ def test_three_implementations_give_the_same_weights_and_scores(split, options):
 
 def test_weights_copy_between_the_twins(split):
     train, _ = split
-    source = TorchEASE(l2_weight=20.0).fit(train)
-    target = TFEASE(l2_weight=500.0).fit(train)
+    source = TorchEASE(l2=20.0).fit(train)
+    target = TFEASE(l2=500.0).fit(train)
     target.set_weights(source.get_weights())
     assert np.abs(target.score([0, 1]) - source.score([0, 1])).max() < 1e-10
 
@@ -66,8 +66,8 @@ def test_beats_popularity(split, framework):
 def test_errors(split, framework):
     train, _ = split
     cls = FRAMEWORKS[framework]
-    with pytest.raises(ValueError, match="l2_weight"):
-        cls(l2_weight=0.0).fit(train)
+    with pytest.raises(ValueError, match="l2"):
+        cls(l2=0.0).fit(train)
     with pytest.raises(ValueError, match="dtype"):
         cls(dtype="int32").fit(train)
     with pytest.raises(CatalogueTooLargeError, match="250 items"):
@@ -84,16 +84,16 @@ def test_a_singular_system_gets_one_message_in_all_three(split, dtype):
     tiny = 1e-30 if dtype == "float64" else 1e-9  # far below eps * |X^T X|
     messages = {}
     for name, cls in {"numpy": NumpyEASE, **FRAMEWORKS}.items():
-        model = cls(l2_weight=tiny, dtype=dtype)
+        model = cls(l2=tiny, dtype=dtype)
         with pytest.raises(SingularSystemError) as caught:
             model.fit(train)
         messages[name] = str(caught.value)
         assert not hasattr(model, "n_items_"), name  # nothing was kept: not fitted
     assert len(set(messages.values())) == 1, messages
     message = messages["numpy"]
-    assert message.startswith(f"EASE could not solve its system: X^T X + l2_weight * I ({train.n_items:,} x "
-                              f"{train.n_items:,}) is singular at working precision with l2_weight={tiny!r}")
-    assert "Raise `l2_weight`" in message
+    assert message.startswith(f"EASE could not solve its system: X^T X + l2 * I ({train.n_items:,} x "
+                              f"{train.n_items:,}) is singular at working precision with l2={tiny!r}")
+    assert "Raise `l2`" in message
 
 
 def test_the_framework_solvers_report_a_singular_matrix_the_same_way():
@@ -102,11 +102,11 @@ def test_the_framework_solvers_report_a_singular_matrix_the_same_way():
     from course_lib.validation import SingularSystemError
 
     gram = np.zeros((4, 4))  # every item unseen and no penalty: G + 0 I is the zero matrix
-    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2_weight=0\.0"):
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2=0\.0"):
         torch_weights(torch.as_tensor(gram), 0.0)
-    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2_weight=0\.0"):
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular at working precision with l2=0\.0"):
         tf_weights(tf.constant(gram), 0.0)
     from course_lib.closed_form import ease_from_gram
 
-    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular .* l2_weight=0\.0 \(l2_weight is not positive\)"):
+    with pytest.raises(SingularSystemError, match=r"\(4 x 4\) is singular .* l2=0\.0 \(l2 is not positive\)"):
         ease_from_gram(gram, 0.0)

@@ -110,6 +110,10 @@ def _triplets(rng, data):
     return sample_triplets(data, n_samples=48, seed=rng)
 
 
+def _triplet_batch(rng, data):
+    return dict(zip(("users", "positives", "negatives"), _triplets(rng, data), strict=True))
+
+
 def _ratings(rng, data):
     rows = rng.choice(len(data), 48, replace=False)
     return data.users[rows], data.items[rows], data.ratings[rows].astype(np.float32)
@@ -168,8 +172,8 @@ PAIRS = [
                                                       device="cpu"),
          "interactions", _triplets, ("adam", "sgd")),
     Pair("LightGCN", torch_graph.LightGCN, tf_graph.LightGCN, dict(embedding_dim=6, n_layers=2, epochs=0,
-                                                                   learning_rate=1e-2),
-         "interactions", _triplets, unpack=True),
+                                                                   learning_rate=1e-2, l2=1e-3, show_progress=False),
+         "interactions", _triplet_batch, OPTIMIZERS),
     Pair("BiasOnly", torch_lf.BiasOnly, tf_lf.BiasOnly, dict(epochs=0, learning_rate=1e-2, weight_decay=0.1),
          "interactions", _ratings, unpack=True),
     Pair("LatentFactor", torch_lf.LatentFactor, tf_lf.LatentFactor, dict(embedding_dim=6, epochs=0, learning_rate=1e-2,
@@ -260,7 +264,8 @@ TF_MODULES = (tf_training, tf_mlp, tf_bpr, tf_graph, tf_lf, tf_sequence, tf_two_
 
 
 @pytest.mark.parametrize("name, optimizer", [("NeuMF", "adam"), ("MultVAE", "rmsprop"), ("GMF", "adagrad"),
-                                             ("LatentFactor", "adam"), ("SelfAttention", "adam")])
+                                             ("LatentFactor", "adam"), ("SelfAttention", "adam"),
+                                             ("LightGCN", "rmsprop")])
 def test_the_suite_sees_keras_default_optimizers(name, optimizer, request, monkeypatch):
     for module in TF_MODULES:
         monkeypatch.setattr(module, "make_optimizer", _keras_defaults, raising=False)
