@@ -89,8 +89,8 @@ class AutoencoderBase(TrainingLoop):
         self._check_arguments()
         self._check_loop_arguments(validation)
         self._check_device()
+        check_validation_split(check_interactions(train), validation)  # before any state changes
         train = self._start_fit(train)
-        check_validation_split(train, validation)
         self.profiles_ = train.to_csr().astype(np.float32)
         self._active_users = np.flatnonzero(np.diff(self.profiles_.indptr) > 0)
         self.n_updates_ = 0

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.base import check_interactions
 from course_lib.batches import explicit_batches, implicit_batches
 from course_lib.data.interactions import Interactions
 from course_lib.optim import OPTIMIZERS
@@ -108,8 +109,8 @@ class ExplicitNCFBase(_NCFBase):
         self._check_arguments()
         self._check_loop_arguments(validation)
         self._check_device()
+        check_validation_split(check_interactions(train), validation)  # before any state changes
         train = self._start_fit(train)
-        check_validation_split(train, validation)
         for name, part in (("train", train), ("validation", validation)):
             if part is not None and part.ratings is None:
                 raise ValueError(f"`{name}` has no ratings: an explicit model regresses ratings.")
@@ -162,8 +163,8 @@ class ImplicitNCFBase(_NCFBase):
         check_int("n_negatives", self.n_negatives)
         self._check_loop_arguments(validation)
         self._check_device()
+        check_validation_split(check_interactions(train), validation)  # before any state changes
         train = self._start_fit(train)
-        check_validation_split(train, validation)
         self._positives = train.to_csr()
         self._prepare_features(train)
         self._build(train)

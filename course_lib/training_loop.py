@@ -123,6 +123,17 @@ class TrainingLoop:
     """
 
     _task = "ranking"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A fit defined on a framework-free half (which is no Recommender) changes the model only when
+        # it succeeds, as Recommender's own subclasses do (course_lib.base._transactional).
+        super().__init_subclass__(**kwargs)
+        from course_lib.base import _transactional
+
+        fit = cls.__dict__.get("fit")
+        if fit is not None and not getattr(fit, "__transactional__", False):
+            cls.fit = _transactional(fit)
+
     scheduler: str | None = None
     keep_best: str | None = None
     patience: int | None = None

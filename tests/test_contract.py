@@ -216,3 +216,22 @@ def test_weights_round_trip(key, data):
     assert any(not np.array_equal(weights[k], v) for k, v in other.get_weights().items())
     other.set_weights(weights)
     np.testing.assert_allclose(other.score(queries), model.score(queries), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_failed_fit_leaves_the_model_as_it_was(key, data):
+    """A fit that raises (here: validation data of the wrong shape or kind) changes nothing."""
+    queries = _queries(key, data)
+    model = _fit(key, data)
+    before, state = model.score(queries), dict(vars(model))
+    wrong = course_lib.make_synthetic(n_users=7, n_items=9, mean_per_user=4, min_per_user=2, seed=3)
+    train = data[REGISTRY[key][2]][0]
+    fit = inspect.signature(type(model).fit).parameters
+    with pytest.raises((ValueError, TypeError)):
+        if "validation" in fit:  # Interactions of other users and items: refused as validation for any model
+            model.fit(train, validation=wrong)
+        else:
+            model.fit("not interactions")
+    assert set(vars(model)) == set(state) and all(vars(model)[k] is state[k] for k in state), \
+        f"{key}: the failed fit changed {[k for k in state if vars(model).get(k) is not state[k]]}"
+    np.testing.assert_array_equal(model.score(queries), before)
