@@ -62,7 +62,7 @@ FALLBACKS: dict[str, dict[str, Any]] = {
         "pointwise": dict(embedding_dim=32, hidden_dims=(64, 32), n_negatives=4, epochs=8, batch_size=2048,
                           learning_rate=0.01, keep_best="metric", patience=2, seed=42),
         "retrieval": dict(embedding_dim=32, feature_dim=8, hidden_dim=128, output_dim=64, temperature=0.1,
-                          item_id_dropout=0.2, epochs=8, batch_size=1024, learning_rate=0.005, keep_best="metric",
+                          item_id_dropout=0.2, epochs=8, batch_size=1024, learning_rate=0.005, scheduler="cosine", keep_best="metric",
                           patience=2, seed=42),
     },
     "05_graph_models": {
