@@ -59,10 +59,11 @@ FALLBACKS: dict[str, dict[str, Any]] = {
     },
     "03_ease_r": {"L2": 500.0},
     "04_two_tower": {
-        "pointwise": dict(embedding_dim=32, hidden_dims=(64, 32), n_negatives=4, epochs=3, batch_size=2048,
-                          learning_rate=0.003, seed=42),
+        "pointwise": dict(embedding_dim=32, hidden_dims=(64, 32), n_negatives=4, epochs=8, batch_size=2048,
+                          learning_rate=0.01, keep_best="metric", patience=2, seed=42),
         "retrieval": dict(embedding_dim=32, feature_dim=8, hidden_dim=128, output_dim=64, temperature=0.1,
-                          item_id_dropout=0.2, epochs=5, batch_size=1024, learning_rate=0.005, seed=42),
+                          item_id_dropout=0.2, epochs=8, batch_size=1024, learning_rate=0.005, scheduler="cosine",
+                          keep_best="metric", patience=2, seed=42),
     },
     "05_graph_models": {
         "shared": dict(embedding_dim=64, batch_size=8192, epochs=60, keep_best="metric", patience=10,
@@ -182,7 +183,7 @@ def _ranking(factory: Callable, dataset: Any, seed: int, validate: bool | None =
              cutoffs: tuple[int, ...] = (10,)) -> dict:
     """Global random 80/20, all ratings positive, training items excluded, top-10 (and recall at the
     other ``cutoffs``: notebook 04's retrieval). ``validate=True`` (notebook 01): the model fits 90% of
-    the training part and keeps its best epoch on the rest; ``None`` (notebook 02): it validates when
+    the training part and keeps its best epoch on the rest; ``None`` (notebooks 02, 04): it validates when
     its arguments ask for it (``keep_best`` / ``patience``). Users are scored from the whole training
     part (autoencoders: ``fold_in(train)``)."""
     train, test = course_lib.random_split(_load(dataset), test_fraction=0.2, seed=seed)
@@ -256,7 +257,7 @@ def _sequence(factory: Callable, dataset: Any, seed: int) -> dict:
 PROTOCOLS: dict[str, Callable[[Callable, Any, int], dict]] = {
     "ranking": _ranking, "ranking_validated": functools.partial(_ranking, validate=True),
     "autoencoder": functools.partial(_ranking, validate=None), "ranking_new_users": _ranking_new_users,
-    "retrieval": functools.partial(_ranking, cutoffs=(10, 50, 100)),
+    "retrieval": functools.partial(_ranking, validate=None, cutoffs=(10, 50, 100)),
     "rating": _rating, "rating_validated": functools.partial(_rating, validate=True), "sequence": _sequence,
 }
 
@@ -320,9 +321,9 @@ MODELS: dict[str, Model] = {
                           lambda v: {"l2": v["L2"]}),
     **_twins("EASE", "ranking", "ease", "03_ease_r", lambda v: {"l2": v["L2"]}),
     # notebook 04: two towers
-    **_twins("ConcatMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),
-    **_twins("TwoTowerMLP", "retrieval", "two_tower", "04_two_tower", _with("pointwise")),
-    **_twins("TwoTowerRetrieval", "retrieval", "two_tower", "04_two_tower", _with("retrieval")),
+    **_twins("ConcatMLP", "retrieval", "two_tower_pointwise", "04_two_tower", _with("pointwise")),
+    **_twins("TwoTowerMLP", "retrieval", "two_tower_pointwise", "04_two_tower", _with("pointwise")),
+    **_twins("TwoTowerRetrieval", "retrieval", "two_tower_retrieval", "04_two_tower", _with("retrieval")),
     # notebook 05: graphs (protocol "autoencoder": 10% of train validates when keep_best / patience are set)
     **_twins("LightGCN", "autoencoder", "graph", "05_graph_models",
              lambda v: {**v["shared"], "n_layers": v["N_LAYERS"], "learning_rate": v["LEARNING_RATE"],

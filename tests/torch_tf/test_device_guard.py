@@ -19,7 +19,7 @@ from torch import nn  # noqa: E402
 from course_lib.torch.training import TorchRecommender  # noqa: E402
 from tests.torch_tf.device_guard import MODELS, DeviceGuard, fit_and_score, tensors_off_device, tiny_data  # noqa: E402
 
-TORCH_FILES = ["ease", "mlp", "autoencoder", "two_tower", "graph", "latent_factor", "bpr", "sequence"]
+TORCH_FILES = ["ease", "mlp", "autoencoder", "two_tower_pointwise", "two_tower_retrieval", "graph", "latent_factor", "bpr", "sequence"]
 
 
 def _as_course_lib(source: str) -> dict:

@@ -121,13 +121,15 @@ def _ratings(rng, data):
 
 def _pointwise(rng, data):
     rows = rng.choice(len(data), 48, replace=False)
-    return data.users[rows].astype(np.int64), data.items[rows].astype(np.int64), rng.integers(0, 2, 48).astype(np.float32)
+    return {"users": data.users[rows].astype(np.int64), "items": data.items[rows].astype(np.int64),
+            "labels": rng.integers(0, 2, 48).astype(np.float32)}
 
 
 def _retrieval(rng, data):
     rows = rng.choice(len(data), 32, replace=False)
     items = data.items[rows].astype(np.int64)
-    return data.users[rows].astype(np.int64), np.where(rng.random(32) < 0.3, data.n_items, items), items
+    return {"users": data.users[rows].astype(np.int64), "shown": np.where(rng.random(32) < 0.3, data.n_items, items),
+            "items": items}
 
 
 def _sequence_batch(rng, data):
@@ -180,12 +182,14 @@ PAIRS = [
                                                                          weight_decay=0.1),
          "interactions", _ratings, unpack=True),
     Pair("ConcatMLP", torch_two_tower.ConcatMLP, tf_two_tower.ConcatMLP,
-         dict(embedding_dim=6, hidden_dims=(8, 4), epochs=0, learning_rate=3e-3, device="cpu"), "interactions", _pointwise),
+         dict(embedding_dim=6, hidden_dims=(8, 4), epochs=0, l2=1e-3, learning_rate=3e-3, device="cpu"), "interactions",
+         _pointwise, OPTIMIZERS),
     Pair("TwoTowerMLP", torch_two_tower.TwoTowerMLP, tf_two_tower.TwoTowerMLP,
-         dict(embedding_dim=6, hidden_dims=(8, 4), epochs=0, learning_rate=3e-3, device="cpu"), "interactions", _pointwise),
+         dict(embedding_dim=6, hidden_dims=(8, 4), epochs=0, l2=1e-3, learning_rate=3e-3, device="cpu"), "interactions",
+         _pointwise, OPTIMIZERS),
     Pair("TwoTowerRetrieval", torch_two_tower.TwoTowerRetrieval, tf_two_tower.TwoTowerRetrieval,
          dict(embedding_dim=6, feature_dim=4, hidden_dim=8, output_dim=6, epochs=0, learning_rate=5e-3, device="cpu"),
-         "interactions", _retrieval, round_off_only=("item_tower.linears.1.bias",)),
+         "interactions", _retrieval, OPTIMIZERS, round_off_only=("item_tower.linears.1.bias",)),
     Pair("MeanPooling", torch_sequence.MeanPooling, tf_sequence.MeanPooling,
          dict(embedding_dim=6, epochs=0, learning_rate=1e-2, l2=1e-3), "sequences", _sequence_batch, OPTIMIZERS,
          random_weights=None, score_input=lambda data: data.sequences[:10, 1:]),
