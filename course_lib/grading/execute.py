@@ -57,7 +57,20 @@ _COMPARISON_IMPORTS = ("import math", "import numpy", "import numpy.testing", "i
 
 PREAMBLE = r'''
 def __course_grader_install(nonce, packages, imports):
-    import builtins, sys, threading, types
+    import builtins, sys, threading, types, warnings
+
+    def _functions(namespaces):
+        found = {}
+        for namespace in namespaces:
+            for value in namespace.values():
+                if isinstance(value, (staticmethod, classmethod)):
+                    value = value.__func__
+                elif isinstance(value, property):
+                    value = value.fget
+                if isinstance(value, types.FunctionType) and value not in found:
+                    found[value] = (value.__code__, value.__defaults__, value.__kwdefaults__)
+        return found
+
     for statement in imports:
         try:
             exec(statement, {})
@@ -85,17 +98,11 @@ def __course_grader_install(nonce, packages, imports):
         for klass in (sys.modules["torch"].Tensor, sys.modules["torch"].nn.Module):
             classes[klass] = dict(vars(klass))
     # a function object can be changed in place (`metrics.recall_at_k.__code__ = ...`,
-    # `numpy.testing.assert_allclose.__code__ = ...`): its code, defaults and dict are restored too
-    functions = {}
+    # `numpy.testing.assert_allclose.__code__ = ...`): its code and defaults are restored too
     namespaces = [namespace for _, namespace in modules.values()] + list(classes.values())
-    for namespace in namespaces:
-        for value in namespace.values():
-            if isinstance(value, (staticmethod, classmethod)):
-                value = value.__func__
-            elif isinstance(value, property):
-                value = value.fget
-            if isinstance(value, types.FunctionType) and value not in functions:
-                functions[value] = (value.__code__, value.__defaults__, value.__kwdefaults__)
+    with warnings.catch_warnings():     # isinstance() on a deprecated alias warns (torch.distributed.reduce_op)
+        warnings.simplefilter("ignore")
+        function_state = _functions(namespaces)
     shell_attributes = dict(vars(ip))
     manager = ip.input_transformer_manager
     transforms = {name: list(getattr(manager, name)) for name in ("cleanup_transforms", "line_transforms",
@@ -130,7 +137,7 @@ def __course_grader_install(nonce, packages, imports):
                         setattr(klass, key, value)
                     except (AttributeError, TypeError):
                         pass
-        for function, (code, defaults, kwdefaults) in functions.items():
+        for function, (code, defaults, kwdefaults) in function_state.items():
             if function.__code__ is not code:
                 function.__code__ = code
             if function.__defaults__ is not defaults:
@@ -202,8 +209,11 @@ def _error(name: str, value: str) -> NotebookNode:
 class GuardedExecute(Execute):
     """nbgrader's Execute with hooks reset before test cells, warnings kept, and dead kernels contained."""
 
-    progress_file = Unicode("", help="where to write the progress of the run (JSON); empty: nowhere").tag(config=True)
-    source_imports = Unicode("[]", help="JSON list of the source notebook's import statements").tag(config=True)
+    progress_file = Unicode("", help="where to write the progress of the run (JSON); empty: nowhere; "
+                                     "'{notebook}' is replaced by the notebook's name").tag(config=True)
+    source_imports = Unicode("[]", help="JSON: the source notebook's import statements, a list, or a dict of "
+                                        "lists by notebook name (one autograde run for several notebooks)"
+                             ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         from nbclient.client import NotebookClient
@@ -214,7 +224,12 @@ class GuardedExecute(Execute):
         self._check_assign_resources(resources)
         self._results: dict[str, float] = {}
         self._reasons: dict[str, str] = {}
-        imports = list(_COMPARISON_IMPORTS) + (json.loads(self.source_imports) or import_statements(nb))
+        notebook = str((resources or {}).get("nbgrader", {}).get("notebook", ""))
+        self._progress = Path(self.progress_file.replace("{notebook}", notebook)) if self.progress_file else None
+        declared = json.loads(self.source_imports or "[]")
+        if isinstance(declared, dict):
+            declared = declared.get(notebook, [])
+        imports = list(_COMPARISON_IMPORTS) + (declared or import_statements(nb))
         nonce = secrets.token_hex(8)
         with self.setup_kernel():
             info = self.wait_for_reply(self.kc.kernel_info())
@@ -281,7 +296,7 @@ class GuardedExecute(Execute):
         self._reasons[cell.metadata["nbgrader"]["grade_id"]] = reason
 
     def _save_progress(self, index: int, finished: bool = False) -> None:
-        if self.progress_file:
-            _write_json_atomically(Path(self.progress_file), {"cell": index, "finished": finished,
+        if self._progress is not None:
+            _write_json_atomically(self._progress, {"cell": index, "finished": finished,
                                                               "points": self._results,
                                                               "reasons": self._reasons})
