@@ -318,7 +318,9 @@ def _cell_reason(cell) -> str:
     name = error.get("ename", "error")
     if name in _PLAIN_REASONS:
         return _PLAIN_REASONS[name]
-    value = str(error.get("evalue", "")).strip().splitlines()
+    value = [line.strip() for line in str(error.get("evalue", "")).strip().splitlines() if line.strip()]
+    if value and value[0].startswith(("Not equal to tolerance", "Arrays are not")) and len(value) > 1:
+        return f"{name}: {value[1][:160]} ({value[0][:80]})"      # numpy.testing: its err_msg is the 2nd line
     if value:
         return f"{name}: {value[0][:200]}"
     lines = [_ANSI.sub("", line) for entry in error.get("traceback", []) for line in str(entry).splitlines()]
