@@ -446,7 +446,10 @@ def _grade_student(exercises: dict[str, Exercise], files: dict[str, Path], stude
                 autograded = work / "autograded" / student / name / f"{name}.ipynb"
                 progress = work / "progress" / f"{name}.json"
                 state = json.loads(progress.read_text()) if progress.exists() else None
-                if autograded.exists() and (state is None or state.get("finished")):
+                # nbgrader writes an unexecuted copy to autograded/ before running it: the file is the
+                # result only when the guard finished the notebook and the file was written after that
+                finished = bool(state and state.get("finished")) and autograded.exists()
+                if finished and (killed is None or autograded.stat().st_mtime_ns >= progress.stat().st_mtime_ns):
                     graded = nbformat.read(autograded, as_version=4)
                     for cell in graded.cells:
                         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

@@ -142,6 +142,9 @@ def graded(tmp_path_factory):
         _write(root / "submissions" / student, TINY, notebook)
     for student, notebook in _reference_submissions().items():
         _write(root / "submissions" / student, REFERENCE, notebook)
+    # two notebooks, one whose kernel kills the grading process: the other is graded all the same
+    _write(root / "submissions" / "killer2", TINY, _tiny_submissions()["killer"])
+    _write(root / "submissions" / "killer2", REFERENCE, reference_notebook())
     table = grade_submissions(root / "submissions", solutions, root / "out", cell_timeout=5, student_timeout=300,
                               show_progress=False, course_dir=root / "course", workers=2, memory_limit_gb=2.0)
     return root, table.set_index(["student", "notebook"])
@@ -187,6 +190,10 @@ def test_one_submission_never_stops_the_others(graded):
     assert killer[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
     assert "halve_tests: the grading process was killed (SIGKILL) in cell 4 (log: killer.log)" in killer["reason"]
     assert (root / "out" / "logs" / "killer.log").exists()
+    killer2 = _row(table, "killer2")
+    assert killer2[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
+    assert "halve_tests: the grading process was killed (SIGKILL) in cell 4 (log: killer2.log)" in killer2["reason"]
+    assert _row(table, "killer2", REFERENCE)["total"] == 3
     memory = _row(table, "memory")
     assert memory[["double_max_tests", "halve_tests"]].tolist() == [2, 0] and "MemoryError" in memory["reason"]
     assert "see the above traceback" not in " ".join(table["reason"].fillna(""))
@@ -491,3 +498,17 @@ def test_gaming_the_real_hidden_tests_does_not_pay(tmp_path):
         assert "recall_at_k_tests: AssertionError: recall_at_k differs from the expected recall" in reason, reason
         assert "ndcg_at_k_tests: AssertionError: ndcg_at_k differs from the expected NDCG" in reason, reason
         assert "most_popular_tests: AssertionError: MostPopular's scores differ from the expected" in reason, reason
+
+
+@pytest.mark.notebook
+def test_one_autograde_process_per_student(graded):
+    root, table = graded
+    # alice's two notebooks were graded by one `nbgrader autograde "*"`: one section in her log
+    log = (root / "out" / "logs" / "alice.log").read_text()
+    assert log.count("\n===== ") == 1 and f"{REFERENCE}, {TINY} (all notebooks)" in log
+    assert log.count("Autograding ") == 2
+    assert _row(table, "alice", REFERENCE)["total"] == 3 and _row(table, "alice", TINY)["total"] == 3
+    # killer2's first process died in one notebook; a second one graded what it had not reached, or
+    # nothing was left (nbgrader took the other notebook first)
+    sections = (root / "out" / "logs" / "killer2.log").read_text().count("\n===== ")
+    assert sections in (1, 2)
