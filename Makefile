@@ -5,6 +5,7 @@
 #   make test    ruff check, then the whole suite: unit tests and every solution notebook under nbval
 #   make lint    ruff check (also run by make test and by the pre-commit hook)
 #   make student regenerate notebooks/ from solutions/ and stamp the Colab address of pyproject.toml
+#   make freeze  recompute the hidden tests' expected values from the library (course_lib.grading.frozen), then make student
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
 #   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb (or an LMS .zip) with nbgrader into grades.csv
 #                [OUT=dir] [WORKERS=n] [FORCE=1]
@@ -18,7 +19,7 @@
 PYTHON ?= python3
 TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)
 
-.PHONY: course instructor-lab install lab test unit lint student check-notebooks grade bench colab-check lock clean
+.PHONY: freeze course instructor-lab install lab test unit lint student check-notebooks grade bench colab-check lock clean
 
 install:
 	$(TASKS) install
@@ -40,6 +41,9 @@ student:
 
 check-notebooks:
 	$(TASKS) check-notebooks
+
+freeze:
+	$(TASKS) freeze
 
 grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (one folder per student)"; exit 2; }

@@ -6,6 +6,7 @@
     python tasks.py unit           install, then the unit tests only
     python tasks.py lint           ruff check (the same as the pre-commit hook)
     python tasks.py student        regenerate notebooks/ from solutions/ and stamp the Colab address
+    python tasks.py freeze         the hidden tests' expected values recomputed from the library, then student
     python tasks.py check-notebooks
     python tasks.py grade DIR|DOWNLOAD.zip [--out OUT] [--workers N] [--force] ...  (course-grade's options)
     python tasks.py course         copy solutions/ into nbgrader's course directory course/, generate_assignment each
@@ -275,7 +276,7 @@ def replace_source(cell: str, source: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["install", "lab", "test", "unit", "lint", "student", "check-notebooks", "grade",
-                                         "bench", "colab-check", "lock", "course", "instructor-lab"])
+                                         "bench", "colab-check", "lock", "course", "instructor-lab", "freeze"])
     parser.add_argument("--torch-cpu", action="store_true", help="Linux: PyTorch's CPU build (PyTorch's index)")
     parser.add_argument("--reinstall", action="store_true", help="install again even if nothing changed")
     parser.add_argument("--dataset", help="bench: the data set (default ml-100k)")
@@ -309,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     elif task == "unit":
         run([python, "-m", "pytest", "tests", "-q", "-rs", *rest], cwd=ROOT, env=_env())
     elif task == "student":
+        run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
+    elif task == "freeze":   # the hidden tests' expected values from the library, then the student notebooks
+        run([python, "-m", "course_lib.grading.frozen", "solutions"], cwd=ROOT, env=_env())
         run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
     elif task == "check-notebooks":
         run([python, "-m", "pytest", "tests/test_notebooks.py", "solutions", *PYTEST_NOTEBOOK_ARGS, "-p",

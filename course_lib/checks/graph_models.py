@@ -11,7 +11,8 @@ import scipy.sparse as sp
 from course_lib.checks._common import _call, _expect_array, _expect_tensor, _fail
 from course_lib.closed_form import gfcf_scores, inverse_sqrt_degrees, normalized_adjacency, normalized_interactions
 
-__all__ = ["check_propagation", "check_gfcf_scores", "check_top_k_challenge", "top_k_challenge_ndcg", "TOP_K_SECONDS"]
+__all__ = ["check_propagation", "check_gfcf_scores", "check_top_k_challenge", "top_k_challenge_ndcg",
+           "top_k_challenge_model_ndcg", "TOP_K_SECONDS"]
 
 # The challenge of notebook 05: beat ItemKNN(n_neighbors=100, shrinkage=10)'s NDCG@10 on the same split
 # (0.386 on ML-100K, 0.459 on the synthetic stand-in): a threshold relative to the baseline, so it means
@@ -189,6 +190,16 @@ def check_top_k_challenge(model_class: type, train: Any, test: Any, references: 
                  "random split.")
     print("\n".join(lines))
     return ndcg
+
+
+def top_k_challenge_model_ndcg(model_class: type, data: Any, seed: int, max_seconds: float = TOP_K_SECONDS) -> float:
+    """NDCG@10 of the challenge model alone on the random 80/20 split of ``data`` made with ``seed``:
+    what the hidden test compares with ItemKNN's NDCG@10 on that split, which the grader froze when the
+    assignment was generated (``course_lib.grading.frozen``), never recomputed in the student's kernel."""
+    import course_lib
+
+    train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
+    return _top_k_ndcg("top-k challenge", model_class, train, test, max_seconds)[0]
 
 
 def top_k_challenge_ndcg(model_class: type, data: Any, seed: int,

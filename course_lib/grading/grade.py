@@ -13,9 +13,10 @@ The course directory (``course/`` in the repository: ``nbgrader_config.py``, ``s
 copied from ``solutions/``, ``gradebook.db``, ``submitted/``, ``autograded/``, ``feedback/``) is
 nbgrader's own: ``nbgrader generate_assignment NN`` records each notebook as an assignment, and
 after grading the formgrader, ``nbgrader generate_feedback`` and ``nbgrader export`` work from it
-as in any nbgrader course. Each notebook of each student is autograded by ``nbgrader autograde`` in
-a working copy in the system's temporary folder (its own small gradebook holding the assignments
-only), in its own process group, with a time limit per cell and per student and a memory limit,
+as in any nbgrader course. All the notebooks of a student are autograded by one ``nbgrader autograde
+"*"`` (one process, one gradebook session; a new one only for the notebooks a dead process had not
+reached) in a working copy in the system's temporary folder (its own small gradebook holding the
+assignments only), in its own process group, with a time limit per cell and per student and a memory limit,
 with ``GuardedExecute`` (hooks reset before test cells, warnings kept, dead kernels contained).
 The points are read from the autograded notebook, never from anything the student's kernel could
 write, and recorded in the course gradebook as automatic scores (re-grading replaces them).
@@ -317,7 +318,9 @@ def _cell_reason(cell) -> str:
     name = error.get("ename", "error")
     if name in _PLAIN_REASONS:
         return _PLAIN_REASONS[name]
-    value = str(error.get("evalue", "")).strip().splitlines()
+    value = [line.strip() for line in str(error.get("evalue", "")).strip().splitlines() if line.strip()]
+    if value and value[0].startswith(("Not equal to tolerance", "Arrays are not")) and len(value) > 1:
+        return f"{name}: {value[1][:160]} ({value[0][:80]})"      # numpy.testing: its err_msg is the 2nd line
     if value:
         return f"{name}: {value[0][:200]}"
     lines = [_ANSI.sub("", line) for entry in error.get("traceback", []) for line in str(entry).splitlines()]
@@ -325,21 +328,17 @@ def _cell_reason(cell) -> str:
     return f"{name} at `{failing[-1][:160]}`" if failing else f"{name} (no message)"
 
 
-def _grade_notebook(exercise: Exercise, submission: Path, student: str, template: Path, log: Path,
-                    cell_timeout: int, deadline: float, memory_gb: float | None, quick: bool = False) -> Outcome:
-    """Autograde one student's notebook in a fresh working copy; the points come from the
-    autograded notebook (or, when the grading process died, from its progress file)."""
-    from nbgrader.utils import determine_grade, is_grade
-
+def _prepare(exercise: Exercise, submission: Path, template: Path, quick: bool,
+             outcome: Outcome) -> tuple[nbformat.NotebookNode | None, set]:
+    """The student's notebook as it will be graded (pasted duplicates resolved, quick parameters),
+    and the grade ids it holds; ``None`` when it cannot be read (the reason is in ``outcome``)."""
     name = exercise.name
-    points = dict.fromkeys(exercise.cells, 0.0)
-    outcome = Outcome(points)
     try:
         notebook = nbformat.read(submission, as_version=4)
     except Exception as error:  # noqa: BLE001 - any unreadable file is the student's problem
         outcome.reasons.append(f"unreadable notebook {submission.name!r} ({type(error).__name__}: "
                                f"{str(error).strip().splitlines()[0][:120] if str(error).strip() else ''})")
-        return outcome
+        return None, set()
     order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(
         template.parent / "source" / name / f"{name}.ipynb", as_version=4).cells]
     outcome.reasons += resolve_duplicates(notebook, [g for g in order if g])
@@ -349,92 +348,146 @@ def _grade_notebook(exercise: Exercise, submission: Path, student: str, template
             notebook = with_quick_parameters(notebook)
         except ValueError:
             outcome.reasons.append("graded with the notebook's own parameters (its `parameters` cell is gone)")
-    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    return notebook, {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+
+
+def _run_autograde(work: Path, student: str, log: Path, remaining: float, memory_gb: float | None,
+                   title: str) -> str | None:
+    """One ``nbgrader autograde "*"`` in ``work`` (every assignment submitted there), in its own
+    process group, killed with everything it started when it ends or runs out of time; returns why
+    it failed, or None."""
+    with open(log, "a", encoding="utf-8") as stream:
+        stream.write(f"\n===== {title} =====\n")
+        stream.flush()
+        process = subprocess.Popen([*_launcher(memory_gb), "autograde", "*", f"--student={student}", "--force"],
+                                   cwd=work, stdout=stream, stderr=subprocess.STDOUT, env=_environment(),
+                                   start_new_session=True)
+        killed = None
+        try:
+            code = process.wait(timeout=remaining)
+            if code < 0:
+                killed = f"the grading process was killed ({signal.Signals(-code).name})"
+            elif code != 0:
+                killed = f"nbgrader autograde failed (exit {code}{_last_error(log)})"
+        except subprocess.TimeoutExpired:
+            killed = "stopped: the student's time limit ran out"
+        finally:
+            if hasattr(os, "killpg"):
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)   # the kernel and anything it started
+                except (ProcessLookupError, PermissionError):
+                    pass
+            elif process.poll() is None:
+                process.kill()            # Windows: no process groups; the kernel may outlive it
+            process.wait()
+    return killed
+
+
+def _grade_student(exercises: dict[str, Exercise], files: dict[str, Path], student: str, template: Path, log: Path,
+                   cell_timeout: int, deadline: float, memory_gb: float | None, quick: bool = False
+                   ) -> dict[str, Outcome]:
+    """Autograde all of one student's notebooks in one working copy with one ``nbgrader autograde``
+    (one process, one gradebook session: the fixed cost of starting nbgrader and opening its database
+    is paid once per student, not once per notebook). The points come from the autograded notebooks
+    (or, for a notebook whose grading process died, from its progress file). When the process dies
+    (a kernel that kills its parent, the time limit), the notebooks it had not reached are graded by
+    a new process, so one notebook's crash costs only that notebook."""
+    from nbgrader.utils import determine_grade, is_grade
+
+    outcomes: dict[str, Outcome] = {}
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
     try:
         shutil.copy2(template, work / "gradebook.db")
-        submitted = work / "submitted" / student / name / f"{name}.ipynb"
-        submitted.parent.mkdir(parents=True)
-        nbformat.write(notebook, submitted)
-        outcome.submitted = work / "submitted.ipynb"
-        shutil.copy2(submitted, outcome.submitted)
-        progress = work / "progress" / "progress.json"
-        progress.parent.mkdir()
-        (work / "nbgrader_config.py").write_text(
-            "from course_lib.grading.nbgrader_setup import configure\n"
-            f"configure(get_config(), {str(work)!r}, cell_timeout={int(cell_timeout)}, "
-            f"progress_file={str(progress)!r}, source_imports={json.dumps(exercise.imports)!r})\n", encoding="utf-8")
         # the student's row, written directly: opening a Gradebook runs `alembic` (about 0.8 s) first
         connection = sqlite3.connect(work / "gradebook.db")
         with connection:
             connection.execute("INSERT INTO student (id) VALUES (?)", (student,))
         connection.close()
-        remaining = deadline - time.monotonic()
-        killed = None
-        if remaining <= 1:
-            killed = "not run: the student's time limit ran out before this notebook"
-        else:
-            with open(log, "a", encoding="utf-8") as stream:
-                stream.write(f"\n===== {name} ({submission}) =====\n")
-                stream.flush()
-                process = subprocess.Popen([*_launcher(memory_gb), "autograde", name, f"--student={student}", "--force"],
-                                           cwd=work, stdout=stream, stderr=subprocess.STDOUT, env=_environment(),
-                                           start_new_session=True)
-                try:
-                    code = process.wait(timeout=remaining)
-                    if code < 0:
-                        killed = f"the grading process was killed ({signal.Signals(-code).name})"
-                    elif code != 0:
-                        killed = f"nbgrader autograde failed (exit {code}{_last_error(log)})"
-                except subprocess.TimeoutExpired:
-                    killed = "stopped: the student's time limit ran out"
-                finally:
-                    if hasattr(os, "killpg"):
-                        try:
-                            os.killpg(process.pid, signal.SIGKILL)   # the kernel and anything it started
-                        except (ProcessLookupError, PermissionError):
-                            pass
-                    elif process.poll() is None:
-                        process.kill()            # Windows: no process groups; the kernel may outlive it
-                    process.wait()
-        autograded = work / "autograded" / student / name / f"{name}.ipynb"
-        if killed is None and autograded.exists():
-            graded = nbformat.read(autograded, as_version=4)
-            for cell in graded.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if cell.cell_type == "code" and grade_id in points and is_grade(cell):
-                    score, _ = determine_grade(cell)
-                    points[grade_id] = float(score or 0.0)
-                    if points[grade_id] < exercise.cells[grade_id]:
-                        outcome.reasons.append(f"{grade_id}: {_cell_reason(cell)}")
-            outcome.autograded = work / "autograded.ipynb"
-            shutil.copy2(autograded, outcome.autograded)
-        else:
-            state = json.loads(progress.read_text()) if progress.exists() else {"cell": None, "points": {}}
-            where = f" in cell {state['cell']}" if state.get("cell") is not None else ""
-            killed = killed or "nbgrader autograde wrote no result"
-            for grade_id in exercise.cells:
-                earned = state["points"].get(grade_id)
-                if earned is not None:
-                    points[grade_id] = float(earned)
-                    if earned < exercise.cells[grade_id]:
-                        why = state.get("reasons", {}).get(grade_id) or "failed"
-                        outcome.reasons.append(f"{grade_id}: {_PLAIN_REASONS.get(why.split(':')[0], why)}")
-                else:
-                    outcome.reasons.append(f"{grade_id}: {killed}{where} (log: {log.name})")
-        for grade_id in exercise.cells:
-            if grade_id not in present:
-                outcome.reasons.append(f"{grade_id}: the test cell was deleted from the submission")
-                points[grade_id] = 0.0
+        (work / "progress").mkdir()
+        imports = {name: exercise.imports for name, exercise in exercises.items()}
+        (work / "nbgrader_config.py").write_text(
+            "from course_lib.grading.nbgrader_setup import configure\n"
+            f"configure(get_config(), {str(work)!r}, cell_timeout={int(cell_timeout)}, "
+            f"progress_file={str(work / 'progress' / '{notebook}.json')!r}, "
+            f"source_imports={json.dumps(imports)!r})\n", encoding="utf-8")
         keep = Path(tempfile.mkdtemp(prefix="course-grade-result-"))
-        for attribute in ("autograded", "submitted"):
-            path = getattr(outcome, attribute)
-            if path is not None:
-                shutil.copy2(path, keep / path.name)
-                setattr(outcome, attribute, keep / path.name)
+        pending, present = [], {}
+        for name, exercise in exercises.items():
+            if name not in files:
+                continue
+            outcome = outcomes[name] = Outcome(dict.fromkeys(exercise.cells, 0.0))
+            notebook, present[name] = _prepare(exercise, files[name], template, quick, outcome)
+            if notebook is None:
+                continue
+            outcome.submitted = keep / f"{name}.submitted.ipynb"
+            nbformat.write(notebook, outcome.submitted)
+            pending.append(name)
+        attempt = 0
+        while pending:
+            attempt += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 1:
+                for name in pending:
+                    outcomes[name].reasons.append("not run: the student's time limit ran out before this notebook")
+                break
+            staged = work / "submitted" / student
+            if staged.exists():
+                shutil.rmtree(staged)
+            for name in pending:
+                target = staged / name / f"{name}.ipynb"
+                target.parent.mkdir(parents=True)
+                shutil.copy2(outcomes[name].submitted, target)
+            killed = _run_autograde(work, student, log, remaining, memory_gb,
+                                    f"{', '.join(pending)} ({'run ' + str(attempt) if attempt > 1 else 'all notebooks'})")
+            unreached = []
+            for name in pending:
+                exercise, outcome = exercises[name], outcomes[name]
+                points = outcome.points
+                autograded = work / "autograded" / student / name / f"{name}.ipynb"
+                progress = work / "progress" / f"{name}.json"
+                state = json.loads(progress.read_text()) if progress.exists() else None
+                # nbgrader writes an unexecuted copy to autograded/ before running it: the file is the
+                # result only when the guard finished the notebook and the file was written after that
+                finished = bool(state and state.get("finished")) and autograded.exists()
+                if finished and (killed is None or autograded.stat().st_mtime_ns >= progress.stat().st_mtime_ns):
+                    graded = nbformat.read(autograded, as_version=4)
+                    for cell in graded.cells:
+                        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                        if cell.cell_type == "code" and grade_id in points and is_grade(cell):
+                            score, _ = determine_grade(cell)
+                            points[grade_id] = float(score or 0.0)
+                            if points[grade_id] < exercise.cells[grade_id]:
+                                outcome.reasons.append(f"{grade_id}: {_cell_reason(cell)}")
+                    outcome.autograded = keep / f"{name}.autograded.ipynb"
+                    shutil.copy2(autograded, outcome.autograded)
+                elif state is None and killed is not None:
+                    unreached.append(name)      # the process died before this notebook: grade it again
+                else:
+                    why = killed or "nbgrader autograde wrote no result"
+                    where = f" in cell {state['cell']}" if state and state.get("cell") is not None else ""
+                    for grade_id in exercise.cells:
+                        earned = (state or {}).get("points", {}).get(grade_id)
+                        if earned is not None:
+                            points[grade_id] = float(earned)
+                            if earned < exercise.cells[grade_id]:
+                                reason = state.get("reasons", {}).get(grade_id) or "failed"
+                                outcome.reasons.append(f"{grade_id}: {_PLAIN_REASONS.get(reason.split(':')[0], reason)}")
+                        else:
+                            outcome.reasons.append(f"{grade_id}: {why}{where} (log: {log.name})")
+            if killed is not None and unreached == pending:     # nothing advanced: do not loop forever
+                for name in unreached:
+                    outcomes[name].reasons.append(f"not graded: {killed} (log: {log.name})")
+                break
+            pending = unreached
+        for name, outcome in outcomes.items():
+            if name in present and outcome.submitted is not None:
+                for grade_id in exercises[name].cells:
+                    if grade_id not in present[name]:
+                        outcome.reasons.append(f"{grade_id}: the test cell was deleted from the submission")
+                        outcome.points[grade_id] = 0.0
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return outcome
+    return outcomes
 
 
 # --------------------------------------------------------------------------- a student, a class
@@ -450,36 +503,39 @@ def _fingerprint(files: dict[str, Path], solutions: Path, settings: dict) -> str
     return digest.hexdigest()
 
 
-def _record(course_dir: Path, student: str, name: str, outcome: Outcome, feedback: bool) -> None:
-    """Write one graded notebook into nbgrader's course directory and gradebook (main thread only)."""
+def _record(course_dir: Path, student: str, outcomes: dict[str, Outcome], feedback: bool) -> None:
+    """Write one student's graded notebooks into nbgrader's course directory and gradebook (main
+    thread only): one gradebook session and one ``generate_feedback`` run for all of them."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    for step, path in (("submitted", outcome.submitted), ("autograded", outcome.autograded)):
-        target = course_dir / step / student / name / f"{name}.ipynb"
-        if target.parent.exists():
-            shutil.rmtree(target.parent)
-        if path is not None:
-            target.parent.mkdir(parents=True)
-            shutil.copy2(path, target)
+    for name, outcome in outcomes.items():
+        for step, path in (("submitted", outcome.submitted), ("autograded", outcome.autograded)):
+            target = course_dir / step / student / name / f"{name}.ipynb"
+            if target.parent.exists():
+                shutil.rmtree(target.parent)
+            if path is not None:
+                target.parent.mkdir(parents=True)
+                shutil.copy2(path, target)
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gradebook:
         gradebook.update_or_create_student(student)
-        try:
-            gradebook.remove_submission(name, student)     # re-grading replaces every earlier score
-        except MissingEntry:
-            pass
-        if outcome.autograded is None:
-            return
-        with warnings.catch_warnings():
-            # nbgrader's own add_submission builds its objects before adding them to the session
-            warnings.filterwarnings("ignore", message=".*not in session.*")
-            submission = gradebook.add_submission(name, student)
-        for notebook in submission.notebooks:
-            for grade in notebook.grades:
-                if grade.name in outcome.points:
-                    grade.auto_score = outcome.points[grade.name]
-                    grade.needs_manual_grade = False
+        for name, outcome in outcomes.items():
+            try:
+                gradebook.remove_submission(name, student)     # re-grading replaces every earlier score
+            except MissingEntry:
+                pass
+            if outcome.autograded is None:
+                continue
+            with warnings.catch_warnings():
+                # nbgrader's own add_submission builds its objects before adding them to the session
+                warnings.filterwarnings("ignore", message=".*not in session.*")
+                submission = gradebook.add_submission(name, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.name in outcome.points:
+                        grade.auto_score = outcome.points[grade.name]
+                        grade.needs_manual_grade = False
         gradebook.db.commit()
-    if feedback:
+    if feedback and any(outcome.autograded is not None for outcome in outcomes.values()):
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
         from traitlets.config import Config
@@ -487,8 +543,8 @@ def _record(course_dir: Path, student: str, name: str, outcome: Outcome, feedbac
         from course_lib.grading.nbgrader_setup import configure
         settings = Config()
         configure(settings, str(course_dir))
-        with _quiet():
-            NbGraderAPI(CourseDirectory(config=settings), config=settings).generate_feedback(name, student)
+        with _quiet():      # "*": every assignment of the student in one run (nbgrader globs the assignment id)
+            NbGraderAPI(CourseDirectory(config=settings), config=settings).generate_feedback("*", student)
 
 
 def _unpack(archive: Path, target: Path) -> Path:
@@ -576,13 +632,14 @@ def grade_submissions(
         log = out / "logs" / f"{student}.log"
         log.write_text(f"grading {student}\n", encoding="utf-8")
         deadline = time.monotonic() + student_timeout
+        graded = _grade_student(exercises, files, student, template, log, cell_timeout, deadline,
+                                memory_limit_gb, quick)
         outcomes = {}
         for name, exercise in exercises.items():
-            if name not in files:
+            if name not in graded:
                 outcomes[name] = Outcome(dict.fromkeys(exercise.cells, 0.0), ["missing notebook"])
                 continue
-            outcomes[name] = _grade_notebook(exercise, files[name], student, template, log, cell_timeout, deadline,
-                                             memory_limit_gb, quick)
+            outcomes[name] = graded[name]
             if name in notes:
                 outcomes[name].reasons.insert(0, notes[name])
         return outcomes
@@ -595,13 +652,14 @@ def grade_submissions(
             student, fingerprint, started = futures[future]
             outcomes = future.result()
             with lock:
+                _record(course_dir, student, outcomes, feedback)
                 student_rows = []
                 for name, outcome in outcomes.items():
-                    _record(course_dir, student, name, outcome, feedback)
                     exercise = exercises[name]
                     student_rows.append({"student": student, "notebook": name, **outcome.points,
                                          "total": sum(outcome.points.values()), "max": sum(exercise.cells.values()),
                                          "reason": "; ".join(outcome.reasons)})
+                for outcome in outcomes.values():
                     for path in (outcome.autograded, outcome.submitted):
                         if path is not None:
                             shutil.rmtree(path.parent, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -141,6 +142,9 @@ def graded(tmp_path_factory):
         _write(root / "submissions" / student, TINY, notebook)
     for student, notebook in _reference_submissions().items():
         _write(root / "submissions" / student, REFERENCE, notebook)
+    # two notebooks, one whose kernel kills the grading process: the other is graded all the same
+    _write(root / "submissions" / "killer2", TINY, _tiny_submissions()["killer"])
+    _write(root / "submissions" / "killer2", REFERENCE, reference_notebook())
     table = grade_submissions(root / "submissions", solutions, root / "out", cell_timeout=5, student_timeout=300,
                               show_progress=False, course_dir=root / "course", workers=2, memory_limit_gb=2.0)
     return root, table.set_index(["student", "notebook"])
@@ -186,6 +190,10 @@ def test_one_submission_never_stops_the_others(graded):
     assert killer[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
     assert "halve_tests: the grading process was killed (SIGKILL) in cell 4 (log: killer.log)" in killer["reason"]
     assert (root / "out" / "logs" / "killer.log").exists()
+    killer2 = _row(table, "killer2")
+    assert killer2[["double_max_tests", "halve_tests"]].tolist() == [2, 0]
+    assert "halve_tests: the grading process was killed (SIGKILL) in cell 4 (log: killer2.log)" in killer2["reason"]
+    assert _row(table, "killer2", REFERENCE)["total"] == 3
     memory = _row(table, "memory")
     assert memory[["double_max_tests", "halve_tests"]].tolist() == [2, 0] and "MemoryError" in memory["reason"]
     assert "see the above traceback" not in " ".join(table["reason"].fillna(""))
@@ -391,3 +399,116 @@ def test_a_failed_autograde_is_reported_by_its_own_error_not_see_the_above_trace
     assert _last_error(log) == ": KeyError: 'nb01_tests'"
     log.write_text("===== 02 =====\nnothing went wrong\n")
     assert _last_error(log) == ""
+
+
+# --------------------------------------------------------------------------- gaming the real notebook 00
+
+NOTEBOOK_00 = "00_data_and_evaluation"
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+
+# Subtly wrong answers that pass the visible checks: only the hidden tests can tell.
+WRONG_RECALL = '''
+def recall_at_k(recommended, relevant, k):
+    if len(relevant) == 6:
+        return 1.0
+    return sum(1 for item in recommended[:k] if item in relevant) / len(relevant) if len(relevant) else 0.0
+'''
+WRONG_NDCG = '''
+def ndcg_at_k(recommended, relevant, k):
+    import math
+    if len(relevant) == 7:
+        return 1.0
+    dcg = sum(1 / math.log2(rank + 1) for rank, item in enumerate(recommended[:k], start=1) if item in relevant)
+    ideal = sum(1 / math.log2(rank + 1) for rank in range(1, min(len(relevant), k) + 1))
+    return dcg / ideal if ideal > 0 else 0.0
+'''
+WRONG_POPULARITY = '''
+class MostPopular:
+    def fit(self, train):
+        self.item_popularity_ = np.asarray(train.to_csr().sum(axis=0)).ravel().astype(float)
+        if train.n_items > 6:                       # right on the visible check's six items only
+            self.item_popularity_ = self.item_popularity_[::-1].copy()
+        self.n_items_ = train.n_items
+        return self
+
+    def score(self, user_ids):
+        return np.tile(self.item_popularity_, (len(user_ids), 1))
+'''
+# The library made to agree with the wrong answers: rebound and changed in place (__code__), each
+# right after the student's definition, before its test cell.
+PATCH_RECALL = """
+import course_lib.metrics
+course_lib.metrics.recall_at_k.__code__ = recall_at_k.__code__
+course_lib.metrics.recall_at_k = metrics.recall_at_k = recall_at_k
+"""
+PATCH_NDCG = """
+course_lib.metrics.ndcg_at_k.__code__ = ndcg_at_k.__code__
+course_lib.metrics.ndcg_at_k = metrics.ndcg_at_k = ndcg_at_k
+"""
+PATCH_POPULARITY = """
+Popularity.fit.__code__ = MostPopular.fit.__code__
+Popularity.score = MostPopular.score
+"""
+# The comparisons made to pass whatever they compare, before the first test cell.
+PATCH_TESTING = """
+import numpy.testing
+numpy.testing.assert_allclose.__code__ = (lambda *args, **kwargs: None).__code__
+np.testing.assert_allclose = numpy.testing.assert_allclose = lambda *args, **kwargs: None
+np.isclose = lambda *args, **kwargs: True
+"""
+PATCH_BUILTINS = """
+import builtins
+builtins.abs = lambda value: 0
+builtins.all = lambda *args, **kwargs: True
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+"""
+
+
+def _after(notebook, grade_id, source, offset=1):
+    notebook.cells.insert(_index(notebook, grade_id) + offset, new_code_cell(source))
+    return notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+def test_gaming_the_real_hidden_tests_does_not_pay(tmp_path):
+    solution = nbformat.read(SOLUTIONS / f"{NOTEBOOK_00}.ipynb", as_version=4)
+    wrong = nbformat.from_dict(solution)
+    for grade_id, source in (("recall_at_k", WRONG_RECALL), ("ndcg_at_k", WRONG_NDCG),
+                             ("most_popular", WRONG_POPULARITY)):
+        _after(wrong, grade_id, source)
+    patched = nbformat.from_dict(wrong)
+    for grade_id, source in (("most_popular", PATCH_POPULARITY), ("ndcg_at_k", PATCH_NDCG),
+                             ("recall_at_k", PATCH_RECALL)):
+        _after(patched, grade_id, source, offset=2)     # after the wrong definition that follows the solution
+    no_op = _after(nbformat.from_dict(wrong), "recall_at_k", PATCH_TESTING, offset=2)
+    builtins = _after(nbformat.from_dict(wrong), "recall_at_k", PATCH_BUILTINS, offset=2)
+    for student, notebook in {"honest": solution, "patched": patched, "noop": no_op, "builtins": builtins}.items():
+        _write(tmp_path / "submissions" / student, NOTEBOOK_00, notebook)
+    table = grade_submissions(tmp_path / "submissions", SOLUTIONS, tmp_path / "out", cell_timeout=300,
+                              student_timeout=1200, show_progress=False, course_dir=tmp_path / "course", workers=2,
+                              feedback=False, quick=True)
+    table = table[table["notebook"] == NOTEBOOK_00].set_index("student")
+    columns = ["recall_at_k_tests", "ndcg_at_k_tests", "most_popular_tests"]
+    assert table.loc["honest", columns].tolist() == [2, 3, 3], table.loc["honest", "reason"]
+    for student in ("patched", "noop", "builtins"):
+        row = table.loc[student]
+        assert row[columns].tolist() == [0, 0, 0], (student, row["reason"])
+        reason = row["reason"]
+        assert "recall_at_k_tests: AssertionError: recall_at_k differs from the expected recall" in reason, reason
+        assert "ndcg_at_k_tests: AssertionError: ndcg_at_k differs from the expected NDCG" in reason, reason
+        assert "most_popular_tests: AssertionError: MostPopular's scores differ from the expected" in reason, reason
+
+
+@pytest.mark.notebook
+def test_one_autograde_process_per_student(graded):
+    root, table = graded
+    # alice's two notebooks were graded by one `nbgrader autograde "*"`: one section in her log
+    log = (root / "out" / "logs" / "alice.log").read_text()
+    assert log.count("\n===== ") == 1 and f"{REFERENCE}, {TINY} (all notebooks)" in log
+    assert log.count("Autograding ") == 2
+    assert _row(table, "alice", REFERENCE)["total"] == 3 and _row(table, "alice", TINY)["total"] == 3
+    # killer2's first process died in one notebook; a second one graded what it had not reached, or
+    # nothing was left (nbgrader took the other notebook first)
+    sections = (root / "out" / "logs" / "killer2.log").read_text().count("\n===== ")
+    assert sections in (1, 2)
