@@ -191,8 +191,8 @@ class TrainingLoop:
         best, best_weights, since_best, seconds = -math.inf, None, 0, 0.0
         if show_progress is None:
             show_progress = getattr(self, "show_progress", True)
-        label = f"{type(self).__name__} {getattr(self, 'framework', '')}".strip()  # e.g. "NeuMF (PyTorch)"
-        bar = progress(range(self.epochs), show_progress, label)
+        title = f"{type(self).__name__} {getattr(self, 'framework', '')}".strip()  # e.g. "NeuMF (PyTorch)"
+        bar = progress(range(self.epochs), show_progress, title)
         for epoch in bar:
             started = time.perf_counter()
             rate = learning_rate_at(self.scheduler, self.learning_rate, epoch, self.epochs)
