@@ -74,7 +74,7 @@ FALLBACKS: dict[str, dict[str, Any]] = {
         "EMBEDDING_DIM": 32, "PATIENCE": 3,
     },
     "07_bpr": {"settings": dict(embedding_dim=64, epochs=60, batch_size=4096, learning_rate=0.01, l2=0.01, seed=42),
-               "PATIENCE": 10},
+               "PATIENCE": 20},
     "08_sequence_models": {
         "settings": dict(embedding_dim=64, epochs=4, batch_size=512, learning_rate=0.01, seed=42),
         "MAX_LENGTH": 10, "TEST_FRACTION": 0.2,
