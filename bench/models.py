@@ -72,10 +72,11 @@ FALLBACKS: dict[str, dict[str, Any]] = {
         "GFCF_COMPONENTS": 64, "GFCF_WEIGHT": 0.3,
     },
     "06_latent_factors": {
-        "settings": dict(epochs=15, batch_size=1024, learning_rate=0.005, weight_decay=0.1, seed=42),
-        "EMBEDDING_DIM": 32,
+        "settings": dict(epochs=40, batch_size=1024, learning_rate=0.005, l2=0.1, seed=42),
+        "EMBEDDING_DIM": 32, "PATIENCE": 3,
     },
-    "07_bpr": {"settings": dict(embedding_dim=64, epochs=30, batch_size=4096, learning_rate=0.01, l2=0.01, seed=42)},
+    "07_bpr": {"settings": dict(embedding_dim=64, epochs=60, batch_size=4096, learning_rate=0.01, l2=0.01, seed=42),
+               "PATIENCE": 20},
     "08_sequence_models": {
         "settings": dict(embedding_dim=64, epochs=6, batch_size=512, learning_rate=0.01, keep_best="metric",
                          patience=2, seed=42, show_progress=False),
@@ -156,12 +157,17 @@ def _fit(model: Any, train: Any, validation: Any = None) -> float:
     return time.perf_counter() - started
 
 
-def _fit_part(model: Any, train: Any, seed: int, validate: bool) -> tuple[float, bool]:
-    """Fit ``train``, or with ``validate`` 90% of it with the other 10% as validation; (seconds, validated)."""
+def _fit_part(model: Any, train: Any, seed: int, validate: bool, refit: bool = False) -> tuple[float, bool]:
+    """Fit ``train``, or with ``validate`` 90% of it with the other 10% as validation; (seconds, validated).
+    ``refit`` (notebooks 06 and 07): then fit all of ``train`` for the best epoch's number of epochs."""
     if not validate:
         return _fit(model, train), False
     fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
-    return _fit(model, fit_part, validation), True
+    seconds = _fit(model, fit_part, validation)
+    if refit:
+        model.epochs, model.patience, model.keep_best = model.best_epoch_, None, None
+        seconds += _fit(model, train)
+    return seconds, True
 
 
 def _top_k(model: Any, train: Any, test: Any, cutoffs: tuple[int, ...] = (10,)) -> tuple[dict, float]:
@@ -177,10 +183,11 @@ def _top_k(model: Any, train: Any, test: Any, cutoffs: tuple[int, ...] = (10,)) 
 
 
 _VALIDATES = ", 10% of train validates"
+_REFITS = ", 10% of train picks the epochs, refit on all of train"
 
 
 def _ranking(factory: Callable, dataset: Any, seed: int, validate: bool | None = False,
-             cutoffs: tuple[int, ...] = (10,)) -> dict:
+             cutoffs: tuple[int, ...] = (10,), refit: bool = False) -> dict:
     """Global random 80/20, all ratings positive, training items excluded, top-10 (and recall at the
     other ``cutoffs``: notebook 04's retrieval). ``validate=True`` (notebook 01): the model fits 90% of
     the training part and keeps its best epoch on the rest; ``None`` (notebooks 02, 04): it validates when
@@ -188,11 +195,12 @@ def _ranking(factory: Callable, dataset: Any, seed: int, validate: bool | None =
     part (autoencoders: ``fold_in(train)``)."""
     train, test = course_lib.random_split(_load(dataset), test_fraction=0.2, seed=seed)
     model = factory()
-    fit_seconds, validated = _fit_part(model, train, seed, _validates(model) if validate is None else validate)
+    fit_seconds, validated = _fit_part(model, train, seed, _validates(model) if validate is None else validate, refit)
     scorer = model.fold_in(train) if hasattr(model, "fold_in") else model
     result, evaluate_seconds = _top_k(scorer, train, test, cutoffs)
     extra = " and recall@100" if 100 in cutoffs else ""
-    return {"protocol": f"random 80/20{_VALIDATES if validated else ''}, top-10{extra}", **result,
+    validates = (_REFITS if refit else _VALIDATES) if validated else ""
+    return {"protocol": f"random 80/20{validates}, top-10{extra}", **result,
             "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 
 
@@ -213,16 +221,17 @@ def _ranking_new_users(factory: Callable, dataset: Any, seed: int) -> dict:
             "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
 
 
-def _rating(factory: Callable, dataset: Any, seed: int, validate: bool = False) -> dict:
+def _rating(factory: Callable, dataset: Any, seed: int, validate: bool = False, refit: bool = False) -> dict:
     """Random 80/20 of the ratings, RMSE and MAE of the predicted test ratings (notebook 06);
     ``validate=True`` (notebook 01): fits 90% of the training ratings, best epoch by the other 10%."""
     train, test = course_lib.random_split(_load(dataset), test_fraction=0.2, seed=seed)
     model = factory()
-    fit_seconds, validated = _fit_part(model, train, seed, validate)
+    fit_seconds, validated = _fit_part(model, train, seed, validate, refit)
     started = time.perf_counter()
     predictions = model.predict(test.users, test.items)
     evaluate_seconds = time.perf_counter() - started
-    return {"protocol": f"random 80/20{_VALIDATES if validated else ''}, test RMSE", "metric": "rmse",
+    validates = (_REFITS if refit else _VALIDATES) if validated else ""
+    return {"protocol": f"random 80/20{validates}, test RMSE", "metric": "rmse",
             "value": metrics.rmse(test.ratings, predictions),
             "other_metrics": {"mae": metrics.mae(test.ratings, predictions)},
             "fit_seconds": fit_seconds, "evaluate_seconds": evaluate_seconds}
@@ -259,6 +268,8 @@ PROTOCOLS: dict[str, Callable[[Callable, Any, int], dict]] = {
     "autoencoder": functools.partial(_ranking, validate=None), "ranking_new_users": _ranking_new_users,
     "retrieval": functools.partial(_ranking, validate=None, cutoffs=(10, 50, 100)),
     "rating": _rating, "rating_validated": functools.partial(_rating, validate=True), "sequence": _sequence,
+    "ranking_refit": functools.partial(_ranking, validate=True, refit=True),
+    "rating_refit": functools.partial(_rating, validate=True, refit=True),
 }
 
 
@@ -335,11 +346,14 @@ MODELS: dict[str, Model] = {
                   lambda v: {"n_components": v["GFCF_COMPONENTS"], "ideal_filter_weight": v["GFCF_WEIGHT"], "seed": 42}),
     # notebook 06: rating prediction
     "GlobalMean": Model("numpy", "rating", "course_lib.rating_models:GlobalMean", "06_latent_factors"),
-    **_twins("BiasOnly", "rating", "latent_factor", "06_latent_factors", _with("settings"), 1),
-    **_twins("LatentFactor", "rating", "latent_factor", "06_latent_factors",
-             lambda v: {"embedding_dim": v["EMBEDDING_DIM"], **v["settings"]}, 1),
+    **_twins("BiasOnly", "rating_refit", "latent_factor", "06_latent_factors",
+             lambda v: {**v["settings"], "patience": v["PATIENCE"], "keep_best": "metric"}, 1),
+    **_twins("LatentFactor", "rating_refit", "latent_factor", "06_latent_factors",
+             lambda v: {"embedding_dim": v["EMBEDDING_DIM"], **v["settings"], "patience": v["PATIENCE"],
+                        "keep_best": "metric"}, 1),
     # notebook 07: BPR
-    **_twins("BPRMF", "ranking", "bpr", "07_bpr", _with("settings")),
+    **_twins("BPRMF", "ranking_refit", "bpr", "07_bpr",
+             lambda v: {**v["settings"], "patience": v["PATIENCE"], "keep_best": "metric"}),
     # notebook 08: sequences
     "MostPopularItem": Model("numpy", "sequence", "course_lib.sequences:MostPopularItem", "08_sequence_models"),
     "PopularityDistribution": Model("numpy", "sequence", "course_lib.sequences:PopularityDistribution",

@@ -116,7 +116,7 @@ def _triplet_batch(rng, data):
 
 def _ratings(rng, data):
     rows = rng.choice(len(data), 48, replace=False)
-    return data.users[rows], data.items[rows], data.ratings[rows].astype(np.float32)
+    return {"users": data.users[rows], "items": data.items[rows], "ratings": data.ratings[rows].astype(np.float32)}
 
 
 def _pointwise(rng, data):
@@ -172,15 +172,15 @@ PAIRS = [
          lambda rng, data: _profile_batch(rng, data, True), OPTIMIZERS),
     Pair("BPRMF", torch_bpr.BPRMF, tf_bpr.BPRMF, dict(embedding_dim=6, epochs=0, l2=0.01, learning_rate=1e-2,
                                                       device="cpu"),
-         "interactions", _triplets, ("adam", "sgd")),
+         "interactions", _triplet_batch, OPTIMIZERS),
     Pair("LightGCN", torch_graph.LightGCN, tf_graph.LightGCN, dict(embedding_dim=6, n_layers=2, epochs=0,
                                                                    learning_rate=1e-2, l2=1e-3, show_progress=False),
          "interactions", _triplet_batch, OPTIMIZERS),
-    Pair("BiasOnly", torch_lf.BiasOnly, tf_lf.BiasOnly, dict(epochs=0, learning_rate=1e-2, weight_decay=0.1),
-         "interactions", _ratings, unpack=True),
+    Pair("BiasOnly", torch_lf.BiasOnly, tf_lf.BiasOnly, dict(epochs=0, learning_rate=1e-2, l2=0.1),
+         "interactions", _ratings, OPTIMIZERS),
     Pair("LatentFactor", torch_lf.LatentFactor, tf_lf.LatentFactor, dict(embedding_dim=6, epochs=0, learning_rate=1e-2,
-                                                                         weight_decay=0.1),
-         "interactions", _ratings, unpack=True),
+                                                                         l2=0.1),
+         "interactions", _ratings, OPTIMIZERS),
     Pair("ConcatMLP", torch_two_tower.ConcatMLP, tf_two_tower.ConcatMLP,
          dict(embedding_dim=6, hidden_dims=(8, 4), epochs=0, l2=1e-3, learning_rate=3e-3, device="cpu"), "interactions",
          _pointwise, OPTIMIZERS),
