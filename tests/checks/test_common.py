@@ -187,3 +187,19 @@ def test_the_time_limit_stops_an_endless_loop_in_a_jupyter_kernel():
     assert [e.ename for e in errors] == ["ExerciseHint"]
     assert "did not finish within 1 s" in errors[0].evalue
     assert time.monotonic() - started < 50
+
+
+def test_the_time_limit_starts_after_torch_lazy_imports():
+    """A first optimizer step imports torch._dynamo (seconds on a laptop): interrupted by the limit, the
+    half-made module would break torch for the rest of the kernel. It is imported before the clock starts."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    code = ("import sys, torch\nfrom course_lib.checks._common import _time_limit\n"
+            "assert 'torch._dynamo' not in sys.modules\n"
+            "with _time_limit(5.0):\n    assert 'torch._dynamo' in sys.modules\n"
+            "p = torch.nn.Parameter(torch.ones(2)); opt = torch.optim.Adam([p])\n"
+            "p.sum().backward(); opt.step(); print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
