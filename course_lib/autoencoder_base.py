@@ -17,9 +17,7 @@ from course_lib.base import check_interactions, minibatches
 from course_lib.batches import corrupt_profiles, kl_beta
 from course_lib.data.interactions import Interactions
 from course_lib.ncf_base import check_float, check_int
-from course_lib.optim import OPTIMIZERS
 from course_lib.training_loop import TrainingLoop, check_validation_split
-from course_lib.validation import check_choice, check_epochs
 
 __all__ = ["AutoencoderBase", "DenoisingMixin", "FoldIn"]
 
@@ -69,12 +67,6 @@ class AutoencoderBase(TrainingLoop):
         check_int("hidden_dim", self.hidden_dim)
         check_int("latent_dim", self.latent_dim)
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        check_float("l2", self.l2)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("learning_rate", self.learning_rate, low_open=True)
-        check_epochs(self.epochs)
-        check_int("batch_size", self.batch_size)
-        check_int("seed", self.seed, 0)
         if self._variational:
             check_float("anneal_cap", self.anneal_cap)
             check_int("anneal_steps", self.anneal_steps, 0)

@@ -21,10 +21,8 @@ from course_lib.base import _transactional, check_interactions, minibatches
 from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
 from course_lib.ncf_base import check_float, check_int
-from course_lib.optim import OPTIMIZERS
 from course_lib.sampling import sample_negatives, sample_triplets
 from course_lib.training_loop import TrainingLoop, check_validation_split
-from course_lib.validation import check_choice, check_epochs
 
 __all__ = ["LightGCNBase", "propagate_numpy"]
 
@@ -84,12 +82,6 @@ class LightGCNBase(TrainingLoop):
         check_int("embedding_dim", self.embedding_dim)
         check_int("n_layers", self.n_layers, 0)
         check_float("edge_dropout", self.edge_dropout, 0.0, 1.0, high_open=True)
-        check_float("l2", self.l2)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("learning_rate", self.learning_rate, low_open=True)
-        check_epochs(self.epochs)
-        check_int("batch_size", self.batch_size)
-        check_int("seed", self.seed, 0)
 
     @_transactional  # this base is no Recommender: its fit is wrapped here, not by __init_subclass__
     def fit(self, train: Interactions, validation: Interactions | None = None,

@@ -16,10 +16,9 @@ import numpy as np
 from course_lib.base import check_interactions
 from course_lib.batches import explicit_batches, implicit_batches
 from course_lib.data.interactions import Interactions
-from course_lib.optim import OPTIMIZERS
 from course_lib.sampling import sample_negatives
 from course_lib.training_loop import TrainingLoop, check_validation_split
-from course_lib.validation import check_choice, check_epochs, check_integer, check_integer_sequence, check_number
+from course_lib.validation import check_integer, check_integer_sequence, check_number
 
 __all__ = ["ExplicitNCFBase", "ImplicitNCFBase", "GMFBase", "HybridFeaturesMixin", "scores_in_chunks", "check_dims"]
 
@@ -76,12 +75,6 @@ class _NCFBase(TrainingLoop):
         self.hidden_dims_ = check_dims("hidden_dims", self.hidden_dims)
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_float("l1", self.l1)
-        check_float("l2", self.l2)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_float("learning_rate", self.learning_rate, low_open=True)
-        check_epochs(self.epochs)
-        check_int("batch_size", self.batch_size)
-        check_int("seed", self.seed, 0)
 
     def score(self, user_ids: Any) -> np.ndarray:
         """Scores of every item for each user, (len(user_ids), n_items): logits (implicit) or ratings (explicit)."""

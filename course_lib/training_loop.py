@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.base import progress
-from course_lib.validation import check_choice, check_integer
+from course_lib.validation import check_choice, check_epochs, check_integer, check_number
 
 __all__ = ["TrainingLoop", "SCHEDULERS", "KEEP_BEST", "learning_rate_at", "parse_validation_metric",
            "history_keys", "check_validation_split"]
@@ -150,7 +150,15 @@ class TrainingLoop:
         return label, name, cutoff
 
     def _check_loop_arguments(self, validation: Any) -> None:
-        """The loop's own arguments; call before any state changes."""
+        """The arguments every neural model shares and the loop's own; call before any state changes."""
+        from course_lib.optim import OPTIMIZERS
+
+        check_number("l2", self.l2, minimum=0)  # type: ignore[attr-defined]
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)  # type: ignore[attr-defined]
+        check_number("learning_rate", self.learning_rate, minimum=0, minimum_open=True)
+        check_epochs(self.epochs)
+        check_integer("batch_size", self.batch_size, minimum=1)  # type: ignore[attr-defined]
+        check_integer("seed", self.seed, minimum=0)
         check_choice("scheduler", self.scheduler, SCHEDULERS)
         check_choice("keep_best", self.keep_best, KEEP_BEST)
         if self.patience is not None:
