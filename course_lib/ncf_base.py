@@ -16,6 +16,7 @@ import numpy as np
 from course_lib.base import check_interactions
 from course_lib.batches import explicit_batches, implicit_batches
 from course_lib.data.interactions import Interactions
+from course_lib.rating_models import rating_data
 from course_lib.sampling import sample_negatives
 from course_lib.training_loop import TrainingLoop, check_validation_split
 from course_lib.validation import check_integer, check_integer_sequence, check_number
@@ -102,11 +103,10 @@ class ExplicitNCFBase(_NCFBase):
         self._check_arguments()
         self._check_loop_arguments(validation)
         self._check_device()
-        check_validation_split(check_interactions(train), validation)  # before any state changes
+        if validation is not None:  # ratings on both sides, checked before any state changes
+            validation = rating_data(validation, "validation")
+        check_validation_split(rating_data(train), validation)
         train = self._start_fit(train)
-        for name, part in (("train", train), ("validation", validation)):
-            if part is not None and part.ratings is None:
-                raise ValueError(f"`{name}` has no ratings: an explicit model regresses ratings.")
         self.global_mean_ = float(train.ratings.mean())
         self.rating_range_ = (float(train.ratings.min()), float(train.ratings.max()))
         self._train_data = train
