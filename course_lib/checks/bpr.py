@@ -68,6 +68,23 @@ def check_bpr_loss(bpr_loss: Callable[[Any, Any], Any]) -> None:
 
 
 # ------------------------------------------------------------ the triplet sampler
+def _looks_uniform(counts: np.ndarray, false_alarm: float = 1e-6) -> bool:
+    """Whether draws counted per cell can come from a uniform distribution. Two tests, each of which a
+    correct sampler fails with probability below ``false_alarm`` (whatever order it uses the generator
+    in): every cell's count within its binomial range (Bonferroni over the cells: an item never or
+    far too often drawn), and Pearson's chi-square over all cells (a skew spread over many items)."""
+    from scipy import stats
+
+    total, cells = int(counts.sum()), counts.size
+    share = false_alarm / 2 / (2 * cells)
+    low, high = stats.binom.ppf(share, total, 1 / cells), stats.binom.isf(share, total, 1 / cells)
+    if counts.min() < low or counts.max() > high:
+        return False
+    expected = total / cells
+    statistic = float(((counts - expected) ** 2 / expected).sum())
+    return statistic <= stats.chi2.isf(false_alarm / 2, df=cells - 1)
+
+
 def _test_matrix() -> sp.csr_matrix:
     """User 0 has 40 items, user 1 has 4, user 2 has 10; items 0..9 are popular."""
     rows = [0] * 40 + [1] * 4 + [2] * 10
@@ -111,8 +128,7 @@ def check_triplet_sampler(sample: Callable[[Any, int, np.random.Generator], Any]
     if counts[-1] == 0 and counts[:-1].min() > 0:
         _fail(name, "the last item (59) is never drawn as a negative: draw from 0 to n_items - 1 inclusive "
                     "(rng.integers(low, high) excludes high).")
-    expected = len(user_1) / 56
-    if counts.min() < 0.5 * expected or counts.max() > 1.6 * expected:
+    if not _looks_uniform(counts):
         _fail(name, "the negatives are not uniform over the unseen items (some are drawn far more often than "
                     "others): draw candidates uniformly from 0..n_items-1, never from the interactions.")
 

@@ -126,3 +126,42 @@ def test_checks_let_the_stub_error_through():
         checks.check_bpr_loss(stub)
     with pytest.raises(NotImplementedError):
         checks.check_triplet_sampler(stub)
+
+
+def test_uniformity_test_accepts_correct_samplers_whatever_their_stream():
+    """A right sampler must pass for any way it consumes the generator: the old fixed band (0.5x to
+    1.6x of the expected count per item) failed about one correct answer in 25."""
+    from course_lib.checks.bpr import _looks_uniform, _test_matrix
+
+    matrix = _test_matrix()
+    failures = 0
+    for seed in range(400):
+        users, _, negatives = sample_triplets(matrix, n_samples=30_000, seed=np.random.default_rng(seed))
+        failures += not _looks_uniform(np.bincount(negatives[users == 1], minlength=60)[4:])
+    assert failures == 0
+
+
+@pytest.mark.parametrize("skew", ["popular", "first half twice", "one item never"])
+def test_uniformity_test_rejects_skewed_counts(skew):
+    from course_lib.checks.bpr import _looks_uniform
+
+    rng = np.random.default_rng(0)
+    weights = np.ones(56)
+    if skew == "popular":
+        weights = 1.0 / np.arange(1, 57)
+    elif skew == "first half twice":
+        weights[:28] = 2.0
+    else:
+        weights[17] = 0.0
+    counts = np.bincount(rng.choice(56, size=2_200, p=weights / weights.sum()), minlength=56)
+    assert not _looks_uniform(counts)
+
+
+@pytest.mark.parametrize("burn", [0, 1, 7, 100])
+def test_check_accepts_a_right_sampler_that_draws_in_another_order(burn, capsys):
+    def sample(matrix, n, rng):
+        rng.random(burn)  # a correct answer may use the generator for something else first
+        return sample_triplets(matrix, n_samples=n, seed=rng)
+
+    checks.check_triplet_sampler(sample)
+    assert "all checks passed" in capsys.readouterr().out
