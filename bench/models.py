@@ -159,7 +159,7 @@ def _fit(model: Any, train: Any, validation: Any = None) -> float:
 
 def _fit_part(model: Any, train: Any, seed: int, validate: bool, refit: bool = False) -> tuple[float, bool]:
     """Fit ``train``, or with ``validate`` 90% of it with the other 10% as validation; (seconds, validated).
-    ``refit`` (notebooks 06 and 07): then fit all of ``train`` for the best epoch's number of epochs."""
+    ``refit`` (notebooks 04's retrieval, 05, 06 and 07): then fit all of ``train`` for the best epoch's number of epochs."""
     if not validate:
         return _fit(model, train), False
     fit_part, validation = course_lib.random_split(train, test_fraction=0.1, seed=seed)
@@ -267,6 +267,7 @@ PROTOCOLS: dict[str, Callable[[Callable, Any, int], dict]] = {
     "ranking": _ranking, "ranking_validated": functools.partial(_ranking, validate=True),
     "autoencoder": functools.partial(_ranking, validate=None), "ranking_new_users": _ranking_new_users,
     "retrieval": functools.partial(_ranking, validate=None, cutoffs=(10, 50, 100)),
+    "retrieval_refit": functools.partial(_ranking, validate=True, cutoffs=(10, 50, 100), refit=True),
     "rating": _rating, "rating_validated": functools.partial(_rating, validate=True), "sequence": _sequence,
     "ranking_refit": functools.partial(_ranking, validate=True, refit=True),
     "rating_refit": functools.partial(_rating, validate=True, refit=True),
@@ -334,12 +335,12 @@ MODELS: dict[str, Model] = {
     # notebook 04: two towers
     **_twins("ConcatMLP", "retrieval", "two_tower_pointwise", "04_two_tower", _with("pointwise")),
     **_twins("TwoTowerMLP", "retrieval", "two_tower_pointwise", "04_two_tower", _with("pointwise")),
-    **_twins("TwoTowerRetrieval", "retrieval", "two_tower_retrieval", "04_two_tower", _with("retrieval")),
-    # notebook 05: graphs (protocol "autoencoder": 10% of train validates when keep_best / patience are set)
-    **_twins("LightGCN", "autoencoder", "graph", "05_graph_models",
+    **_twins("TwoTowerRetrieval", "retrieval_refit", "two_tower_retrieval", "04_two_tower", _with("retrieval")),
+    # notebook 05: graphs
+    **_twins("LightGCN", "ranking_refit", "graph", "05_graph_models",
              lambda v: {**v["shared"], "n_layers": v["N_LAYERS"], "learning_rate": v["LEARNING_RATE"],
                         "l2": v["L2"]}, 1),
-    **_twins("LightGCN K=0", "autoencoder", "graph", "05_graph_models",
+    **_twins("LightGCN K=0", "ranking_refit", "graph", "05_graph_models",
              lambda v: {**v["shared"], "n_layers": 0, "learning_rate": v["MF_LEARNING_RATE"],
                         "l2": v["MF_L2"]}, 1, cls="LightGCN"),
     "GFCF": Model("numpy", "ranking", "course_lib.closed_form:GFCF", "05_graph_models",

@@ -138,8 +138,12 @@ def test_torch_protocols_run(small):
         "rating": lambda: latent_factor.BiasOnly(epochs=1),
         "sequence": lambda: sequence.MeanPooling(embedding_dim=8, epochs=1),
     }
+    cheap["ranking_refit"] = cheap["ranking_validated"]
+    cheap["retrieval_refit"] = cheap["ranking_validated"]
     for protocol, factory in cheap.items():
         _check(models.PROTOCOLS[protocol](factory, small, 0))
+    refit = models.PROTOCOLS["retrieval_refit"](cheap["ranking_validated"], small, 0)
+    assert "refit on all of train" in refit["protocol"] and "recall@100" in refit["other_metrics"]
     plain = models.PROTOCOLS["sequence"](cheap["sequence"], small, 0)
     validated = models.PROTOCOLS["sequence"](
         lambda: sequence.MeanPooling(embedding_dim=8, epochs=2, keep_best="metric", patience=1, show_progress=False),
@@ -177,3 +181,28 @@ def test_a_measured_section_is_replaced_and_kept(tmp_path):
     text = results.read_text()
     assert "first" not in text and text.count(run_all.FRESH_CLONE_HEADING) == 1 and "rows" in text
     assert run_all._section(results, run_all.FRESH_CLONE_HEADING) == second
+
+
+def test_seed_spread_verdicts():
+    import seed_spread
+
+    # NDCG: higher is better; the difference of the means against its standard error (Welch)
+    assert seed_spread.compare("ndcg@10", [0.40, 0.41, 0.39], [0.36, 0.37, 0.35])[2] == "worse beyond noise"
+    assert seed_spread.compare("ndcg@10", [0.40, 0.41, 0.39], [0.401, 0.395, 0.41])[2] == "within noise"
+    assert seed_spread.compare("ndcg@10", [0.36, 0.37, 0.35], [0.40, 0.41, 0.39])[2] == "better beyond noise"
+    # RMSE: lower is better, so a rise is the bad direction
+    difference, z, verdict = seed_spread.compare("rmse", [0.90, 0.91, 0.905], [0.95, 0.96, 0.955])
+    assert verdict == "worse beyond noise" and difference > 0 and z > 2
+    # identical runs: no spread, no difference
+    assert seed_spread.compare("mrr", [0.06, 0.06], [0.06, 0.06])[2] == "within noise"
+
+
+def test_seed_spread_needs_two_seeds_and_a_real_checkout(tmp_path, capsys):
+    import seed_spread
+
+    with pytest.raises(SystemExit):
+        seed_spread.main(["--models", "Popularity", "--seeds", "42"])
+    assert "at least two --seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        seed_spread.main(["--models", "Popularity", "--before", str(tmp_path)])
+    assert "no bench/run_all.py" in capsys.readouterr().err

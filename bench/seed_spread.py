@@ -1,0 +1,153 @@
+"""How much a benchmark row moves with the seed, and whether a change moved it by more than that.
+
+    python bench/seed_spread.py --models "NeuMF (torch)" "BPRMF (tf)" --seeds 42 1 2 3 4
+    python bench/seed_spread.py --models "NeuMF (torch)" --before /path/to/old/checkout
+
+Each model of ``bench/run_all.py``'s registry is trained and evaluated once per seed, each in a
+fresh process (``run_all.py --one``), with its notebook's protocol; the seed moves the split, the
+initial weights and the batches. With ``--before`` (a checkout of an older commit with the course
+installed in its ``.venv``, or ``--before-python``), the same models and seeds run there too, and
+the table sets the two side by side: mean and standard deviation over the seeds, the difference
+of the means, and that difference in standard errors (Welch). A row is "worse beyond noise" when
+the mean got worse by more than two standard errors of the difference. Nothing is asserted; the
+table goes to stdout and to ``--out`` (default ``bench/SEEDS.md``). With ``--results FILE`` every
+value is also kept in that JSON file as it comes, and a later run reuses the ones there (runs that
+were stopped resume; ``--only before`` measures the old commit first, while the new one is unfinished).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOWER_IS_BETTER = ("rmse", "mae")
+
+
+def run_one(tree: Path, python: str, model: str, seed: int, dataset: str, timeout: int) -> dict:
+    """One RESULT of ``run_all.py --one`` in ``tree`` (its metric and value), or an ``error``."""
+    command = [python, str(tree / "bench" / "run_all.py"), "--one", model, "--dataset", dataset, "--seed", str(seed)]
+    # the checkout's own course_lib first, whatever the interpreter has installed (an editable
+    # install of another checkout would otherwise be imported)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))}
+    try:
+        process = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=tree, env=environment)
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {timeout} s"}
+    line = next((x for x in process.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        lines = (process.stderr or process.stdout or "no output").strip().splitlines()
+        return {"error": lines[-1][:200] if lines else "no output"}
+    return json.loads(line[len("RESULT "):])
+
+
+def spread(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
+
+
+def compare(metric: str, before: list[float], after: list[float]) -> tuple[float, float, str]:
+    """(after - before of the means, in standard errors, verdict)."""
+    (mean_before, sd_before), (mean_after, sd_after) = spread(before), spread(after)
+    difference = mean_after - mean_before
+    error = math.sqrt(sd_before**2 / len(before) + sd_after**2 / len(after))
+    if error > 0:
+        z = difference / error
+    else:  # no spread at all: any difference is beyond it
+        z = math.copysign(math.inf, difference) if difference else 0.0
+    worse = -z if metric not in LOWER_IS_BETTER else z
+    verdict = "worse beyond noise" if worse > 2 else "better beyond noise" if worse < -2 else "within noise"
+    return difference, z, verdict
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", required=True, help="names as `run_all.py --list` prints them")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 1, 2, 3, 4])
+    parser.add_argument("--dataset", default="ml-100k")
+    parser.add_argument("--before", type=Path, help="a checkout of the older commit to compare with")
+    parser.add_argument("--before-python", help="its Python (default: BEFORE/.venv/bin/python)")
+    parser.add_argument("--timeout", type=int, default=1800)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SEEDS.md")
+    parser.add_argument("--results", type=Path, help="JSON file of the values measured so far (read, then extended)")
+    parser.add_argument("--only", choices=("before", "after"), help="measure one side only (the table is still written)")
+    args = parser.parse_args(argv)
+    if len(args.seeds) < 2:
+        parser.error("give at least two --seeds: one seed says nothing about the noise")
+    trees = {"after": (ROOT, sys.executable)}
+    if args.before:
+        before = args.before.resolve()
+        if not (before / "bench" / "run_all.py").exists():
+            parser.error(f"--before {before} has no bench/run_all.py: give a checkout of this repository")
+        trees = {"before": (before, args.before_python or str(before / ".venv" / "bin" / "python")), **trees}
+    stored = json.loads(args.results.read_text()) if args.results and args.results.exists() else {}
+    for model in args.models:
+        for label, (tree, python) in trees.items():
+            for seed in args.seeds:
+                key = f"{model} | {label} | {args.dataset} | {seed}"
+                if key in stored or (args.only and label != args.only):
+                    continue
+                started = time.perf_counter()
+                result = run_one(tree, python, model, seed, args.dataset, args.timeout)
+                if "error" in result:
+                    print(f"{model} [{label}] seed {seed}: {result['error']}", flush=True)
+                    continue
+                stored[key] = {"metric": result["metric"], "value": result["value"]}
+                if args.results:
+                    temporary = args.results.with_suffix(".tmp")
+                    temporary.write_text(json.dumps(stored, indent=1))
+                    temporary.replace(args.results)
+                print(f"{model} [{label}] seed {seed}: {result['metric']} {result['value']:.4f} "
+                      f"({time.perf_counter() - started:.0f} s)", flush=True)
+    values: dict[tuple[str, str], list[float]] = {}
+    metrics: dict[str, str] = {}
+    for model in args.models:
+        for label in trees:
+            for seed in args.seeds:
+                found = stored.get(f"{model} | {label} | {args.dataset} | {seed}")
+                if found:
+                    metrics[model] = found["metric"]
+                    values.setdefault((model, label), []).append(found["value"])
+    seeds = " ".join(map(str, args.seeds))
+    lines = [f"# Seed spread on `{args.dataset}`", "",
+             f"Command: `python bench/seed_spread.py --seeds {seeds}"
+             + (" --before <checkout>" if args.before else "") + "`, run on "
+             + time.strftime("%Y-%m-%d") + ". Each value is one fit in a fresh process with its notebook's "
+             "protocol; the seed moves the split, the initial weights and the batches.", ""]
+    if args.before:
+        lines += ["| model | metric | before: mean ± sd | after: mean ± sd | after - before | in standard errors | verdict |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+    else:
+        lines += ["| model | metric | mean ± sd | values |", "| --- | --- | --- | --- |"]
+    for model in args.models:
+        after = values.get((model, "after"), [])
+        if len(after) < 2:
+            lines.append(f"| {model} | - | fewer than two runs succeeded | |")
+            continue
+        mean, sd = spread(after)
+        if not args.before:
+            lines.append(f"| {model} | {metrics[model]} | {mean:.4f} ± {sd:.4f} | "
+                         + ", ".join(f"{v:.4f}" for v in after) + " |")
+            continue
+        before = values.get((model, "before"), [])
+        if len(before) < 2:
+            lines.append(f"| {model} | {metrics[model]} | fewer than two runs | {mean:.4f} ± {sd:.4f} | | | |")
+            continue
+        difference, z, verdict = compare(metrics[model], before, after)
+        mean_before, sd_before = spread(before)
+        lines.append(f"| {model} | {metrics[model]} | {mean_before:.4f} ± {sd_before:.4f} | {mean:.4f} ± {sd:.4f} | "
+                     f"{difference:+.4f} | {z:+.1f} | {verdict} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
