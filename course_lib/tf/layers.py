@@ -16,7 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["torch_uniform", "torch_linear", "normal_embedding", "masked_lookup", "dense_weights", "GRUWeight"]
+__all__ = ["torch_uniform", "torch_linear", "glorot", "normal_embedding", "masked_lookup", "dense_weights",
+           "weight_entries", "GRUWeight"]
 
 
 def torch_uniform(fan_in: int, seed: int) -> keras.initializers.Initializer:
@@ -28,6 +29,11 @@ def torch_linear(units: int, fan_in: int, seed: int) -> keras.layers.Dense:
     """A Dense layer initialized as PyTorch's ``nn.Linear(fan_in, units)``, kernel and bias alike."""
     return keras.layers.Dense(units, kernel_initializer=torch_uniform(fan_in, seed),
                               bias_initializer=torch_uniform(fan_in, seed + 1))
+
+
+def glorot(seed: int) -> keras.initializers.Initializer:
+    """Glorot-uniform, Keras' default kernel initializer, with its own seed."""
+    return keras.initializers.GlorotUniform(seed=seed)
 
 
 def normal_embedding(rows: int, dim: int, std: float, seed: int, mask_zero: bool = False) -> keras.layers.Embedding:
@@ -48,6 +54,22 @@ def dense_weights(layer: keras.layers.Dense, prefix: str) -> dict[str, tuple[Any
     entries = {f"{prefix}.weight": (layer.kernel, True)}
     if layer.use_bias:
         entries[f"{prefix}.bias"] = (layer.bias, False)
+    return entries
+
+
+def weight_entries(layers: dict[str, Any]) -> dict[str, tuple[Any, bool]]:
+    """The weight map entries of ``layers``, given under their PyTorch names: an Embedding's table
+    is ``name.weight``; a Dense layer is an ``nn.Linear`` (``dense_weights``); a list of Dense
+    layers is an ``nn.ModuleList`` of them (``name.0.weight``, ``name.0.bias``, ``name.1.weight``, ...)."""
+    entries: dict[str, tuple[Any, bool]] = {}
+    for name, layer in layers.items():
+        if isinstance(layer, keras.layers.Embedding):
+            entries[f"{name}.weight"] = (layer.embeddings, False)
+        elif isinstance(layer, list):
+            for k, dense in enumerate(layer):
+                entries.update(dense_weights(dense, f"{name}.{k}"))
+        else:
+            entries.update(dense_weights(layer, name))
     return entries
 
 
