@@ -164,9 +164,9 @@ class MLP(ImplicitNCFBase, _TorchNCF):
 class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TorchNCF):
     """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
 
-    Arguments as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch
-    (``course_lib.ncf_base.ImplicitNCFBase``). ``NeuMF.from_pretrained(gmf, mlp, alpha=0.5, **arguments)``
-    starts ``fit`` from a fitted GMF and MLP, as the paper does (course_lib/ncf_pretraining.py).
+    Arguments as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch (``ImplicitNCFBase``);
+    ``NeuMF.from_pretrained(gmf, mlp, alpha)`` starts from a fitted GMF and MLP of either framework
+    (course_lib/ncf_pretraining.py, as the paper does).
     """
 
     def _network(self, train: Any) -> nn.Module:
