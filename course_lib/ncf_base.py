@@ -97,7 +97,8 @@ class ExplicitNCFBase(_NCFBase):
 
     ``keep_best``: None, ``"metric"`` (the epoch of best validation ``validation_metric``, RMSE by
     default, or MAE) or ``"loss"`` (the epoch of lowest validation MSE). ``history_`` holds ``loss``,
-    ``seconds``, ``learning_rate`` and, with a validation set, ``validation_rmse`` and ``validation_loss``.
+    ``seconds``, ``learning_rate`` and, with a validation set, ``validation_<metric>`` (``validation_rmse``
+    by default) and ``validation_loss``.
     """
 
     _task = "rating"
