@@ -59,7 +59,16 @@ def _bce_from_logits(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 class _NCFBase(TrainingLoop):
-    """Arguments, checks, batches, scoring and validation of the NCF models; the twins add the network."""
+    """Arguments, checks, batches, scoring and validation of the NCF models; the twins add the network.
+
+    Parameters (the same, with the same defaults, in both frameworks): ``embedding_dim``,
+    ``hidden_dims`` and ``dropout`` (the ReLU layers of the MLP tower), ``l1`` / ``l2`` (penalties
+    summed over every weight), ``optimizer`` (any of ``course_lib.optim.OPTIMIZERS``),
+    ``learning_rate``, ``scheduler`` (None, step, exponential, cosine; per epoch), ``epochs`` (a
+    ceiling with ``patience``), ``batch_size``, ``keep_best``, ``patience``, ``validation_metric``,
+    ``seed``, ``device`` (PyTorch's or TensorFlow's spelling; None: the best available) and
+    ``show_progress``.
+    """
 
     def __init__(self, embedding_dim: int = 32, hidden_dims: Sequence[int] = (64, 32, 16), dropout: float = 0.0,
                  l1: float = 0.0, l2: float = 0.0, optimizer: str = "adam", learning_rate: float = 1e-3,
@@ -84,7 +93,13 @@ class _NCFBase(TrainingLoop):
 
 
 class ExplicitNCFBase(_NCFBase):
-    """Rating regression: the network predicts a rating, trained with MSE (plus the optional penalty)."""
+    """Rating regression: the network predicts a rating, trained with MSE (plus the optional penalty).
+
+    ``keep_best``: None, ``"metric"`` (the epoch of best validation ``validation_metric``, RMSE by
+    default, or MAE) or ``"loss"`` (the epoch of lowest validation MSE). ``history_`` holds ``loss``,
+    ``seconds``, ``learning_rate`` and, with a validation set, ``validation_<metric>`` (``validation_rmse``
+    by default) and ``validation_loss``.
+    """
 
     _task = "rating"
 
@@ -135,7 +150,11 @@ class ExplicitNCFBase(_NCFBase):
 
 class ImplicitNCFBase(_NCFBase):
     """Implicit feedback: each interaction is a positive, ``n_negatives`` sampled items per positive are
-    negatives, and the network's logit is trained with binary cross-entropy (He et al. 2017)."""
+    negatives, and the network's logit is trained with binary cross-entropy (He et al. 2017).
+
+    ``keep_best``: None, ``"metric"`` (the epoch of best validation ``validation_metric``, NDCG@10 by
+    default) or ``"loss"`` (the epoch of lowest validation BCE).
+    """
 
     def __init__(self, embedding_dim: int = 32, hidden_dims: Sequence[int] = (64, 32, 16), dropout: float = 0.0,
                  n_negatives: int = 4, l1: float = 0.0, l2: float = 0.0, optimizer: str = "adam",
@@ -167,6 +186,10 @@ class ImplicitNCFBase(_NCFBase):
     def _prepare_features(self, train: Interactions) -> None:
         """Hook for the hybrid model (item side features)."""
 
+    def _network_item_features(self) -> np.ndarray | None:
+        """The (I, F) features of NeuMF's content branch; None: no such branch (HybridNeuMF has one)."""
+        return None
+
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
         return implicit_batches(self._positives, self.n_negatives, self.batch_size, rng)
 
@@ -195,9 +218,13 @@ class GMFBase(ImplicitNCFBase):
 
 
 class HybridFeaturesMixin:
-    """Item side features for the hybrid NeuMF: ``item_features`` if given, else ``train.item_features``."""
+    """Item side features for the hybrid NeuMF: ``item_features`` (I, F) if given, else
+    ``train.item_features`` (the genres of MovieLens), or any precomputed item embeddings; the
+    other arguments are NeuMF's."""
 
-    item_features: Any
+    def __init__(self, item_features: np.ndarray | None = None, **arguments: Any) -> None:
+        super().__init__(**arguments)  # type: ignore[call-arg]  # NeuMF's, next in the MRO
+        self.item_features = item_features
 
     def _prepare_features(self, train: Interactions) -> None:
         features = self.item_features if self.item_features is not None else train.item_features
@@ -209,3 +236,6 @@ class HybridFeaturesMixin:
             raise ValueError(f"`item_features` must be a finite (n_items={train.n_items}, F) matrix, "
                              f"got shape {features.shape}.")
         self.item_features_ = features
+
+    def _network_item_features(self) -> np.ndarray:
+        return self.item_features_

@@ -1,8 +1,8 @@
 """The optimizers of the course: one table, one meaning for each name in every model and both frameworks.
 
 Each name means PyTorch's optimizer with PyTorch's default hyperparameters; the TensorFlow twins
-build a Keras optimizer that applies the same update (``course_lib/tf/training.py``), and the
-PyTorch twins build ``torch.optim`` from the same table (``course_lib/torch/training.py``).
+build a Keras optimizer that applies the same update (``course_lib/tf/optimizers.py``), and the
+PyTorch twins build ``torch.optim`` from the same table (``course_lib/torch/optimizers.py``).
 Framework-free: this module imports neither torch nor tensorflow.
 
 =========  ===========================================================================================

@@ -236,6 +236,13 @@ class TrainingLoop:
         if best_weights is not None:
             self.set_weights(best_weights)  # type: ignore[attr-defined]
 
+    # ---------------------------------------------------------------- the parity tests' primitive
+    def optimizer_step(self, batch: Any) -> float:
+        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
+        returns the loss before the step. For the parity tests, in both frameworks."""
+        self._check_fitted()  # type: ignore[attr-defined]
+        return _loss_and_weight(self._train_batch(batch))[0]  # type: ignore[attr-defined]
+
 
 def _loss_and_weight(result: float | tuple[float, float]) -> tuple[float, float]:
     if isinstance(result, tuple):

@@ -36,10 +36,14 @@ def _all_names(path: Path) -> list[str]:
     return []
 
 
+# Twin files that hold shared pieces of the networks and steps, no recommender of their own.
+HELPER_FILES = {"__init__", "training", "optimizers", "layers", "attention"}
+
+
 def _twin_files() -> list[str]:
     torch_files = {p.stem for p in (ROOT / "course_lib" / "torch").glob("*.py")}
     tf_files = {p.stem for p in (ROOT / "course_lib" / "tf").glob("*.py")}
-    return sorted((torch_files & tf_files) - {"__init__", "training"})
+    return sorted((torch_files & tf_files) - HELPER_FILES)
 
 
 def test_names_are_unique_and_frameworks_known():

@@ -2,8 +2,8 @@
 
 He et al., "Neural Collaborative Filtering", WWW 2017. Twin: course_lib/torch/mlp.py (same classes,
 arguments and weight names: ``get_weights()`` returns the PyTorch ``state_dict`` keys). The
-framework-free half (arguments, batches, the epoch loop, validation, best checkpoint) is in
-course_lib/ncf_base.py.
+framework-free half (arguments, batches with sampled negatives, validation, best checkpoint) is in
+course_lib/ncf_base.py, the loop in course_lib/training_loop.py.
 
 Shapes: B batch, D embedding_dim, H last hidden width, F item features.
 """
@@ -19,23 +19,18 @@ import tensorflow as tf
 
 from course_lib.ncf_base import ExplicitNCFBase, GMFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
-from course_lib.tf.training import TFSteps, dense_weights
+from course_lib.tf.layers import glorot, normal_embedding, weight_entries
+from course_lib.tf.training import TFSteps
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
 
 def _embedding(n_rows: int, dim: int, seed: int) -> keras.layers.Embedding:
-    # one initializer per table, each with its own seed (a shared one would give equal tables)
-    return keras.layers.Embedding(n_rows, dim, embeddings_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=seed))
-
-
-def _glorot(seed: int) -> keras.initializers.Initializer:
-    # seeded: an unseeded Keras initializer draws from global state, so a second fit would differ
-    return keras.initializers.GlorotUniform(seed=seed)
+    return normal_embedding(n_rows, dim, 0.01, seed)  # NCF's initialization; N(0, 1) starts far too large
 
 
 def _tower(hidden_dims: Sequence[int], seed: int) -> list[keras.layers.Dense]:
-    return [keras.layers.Dense(h, activation="relu", kernel_initializer=_glorot(seed + k))
+    return [keras.layers.Dense(h, activation="relu", kernel_initializer=glorot(seed + k))
             for k, h in enumerate(hidden_dims)]
 
 
@@ -43,13 +38,6 @@ def _run_tower(layers: list, dropout: keras.layers.Dropout, x: tf.Tensor, traini
     for layer in layers:
         x = dropout(layer(x), training=training)                            # (B, H_l)
     return x
-
-
-def _tower_weights(layers: list, prefix: str) -> dict[str, tuple[Any, bool]]:
-    entries = {}
-    for k, layer in enumerate(layers):
-        entries.update(dense_weights(layer, f"{prefix}.{k}"))
-    return entries
 
 
 class RatingNet(keras.Model):
@@ -61,7 +49,7 @@ class RatingNet(keras.Model):
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, seed), _embedding(n_items, embedding_dim, seed + 1)
         self.tower = _tower(hidden_dims, seed + 2)
         self.drop = keras.layers.Dropout(dropout, seed=seed)
-        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50),
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=glorot(seed + 50),
                                                   bias_initializer=keras.initializers.Constant(global_mean))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
@@ -69,9 +57,8 @@ class RatingNet(keras.Model):
         return tf.squeeze(self.output_layer(_run_tower(self.tower, self.drop, x, training)), -1)  # (B,)
 
     def weight_map(self) -> dict[str, tuple[Any, bool]]:
-        return {"user_embedding.weight": (self.user_embedding.embeddings, False),
-                "item_embedding.weight": (self.item_embedding.embeddings, False),
-                **_tower_weights(self.tower, "layers"), **dense_weights(self.output_layer, "output")}
+        return weight_entries({"user_embedding": self.user_embedding, "item_embedding": self.item_embedding,
+                               "layers": self.tower, "output": self.output_layer})
 
 
 class GMFNet(keras.Model):
@@ -80,14 +67,14 @@ class GMFNet(keras.Model):
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, seed: int = 0) -> None:
         super().__init__()
         self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, seed), _embedding(n_items, embedding_dim, seed + 1)
-        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50))
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=glorot(seed + 50))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
         return tf.squeeze(self.output_layer(self.user_embedding(users) * self.item_embedding(items)), -1)  # (B,)
 
     def weight_map(self) -> dict[str, tuple[Any, bool]]:
-        return {"user_embedding.weight": (self.user_embedding.embeddings, False),
-                "item_embedding.weight": (self.item_embedding.embeddings, False), **dense_weights(self.output_layer, "output")}
+        return weight_entries({"user_embedding": self.user_embedding, "item_embedding": self.item_embedding,
+                               "output": self.output_layer})
 
 
 class MLPNet(RatingNet):
@@ -115,9 +102,9 @@ class NeuMFNet(keras.Model):
         self.item_features = None
         if item_features is not None:
             self.feature_user = _embedding(n_users, embedding_dim, seed + 100)
-            self.feature_projection = keras.layers.Dense(embedding_dim, kernel_initializer=_glorot(seed + 101))
+            self.feature_projection = keras.layers.Dense(embedding_dim, kernel_initializer=glorot(seed + 101))
             self.item_features = tf.constant(item_features, dtype=tf.float32)  # not a weight
-        self.output_layer = keras.layers.Dense(1, kernel_initializer=_glorot(seed + 50))
+        self.output_layer = keras.layers.Dense(1, kernel_initializer=glorot(seed + 50))
 
     def call(self, users: tf.Tensor, items: tf.Tensor, training: bool = False) -> tf.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)                                   # (B, D)
@@ -129,14 +116,11 @@ class NeuMFNet(keras.Model):
         return tf.squeeze(self.output_layer(tf.concat(branches, axis=-1)), -1)              # (B,)
 
     def weight_map(self) -> dict[str, tuple[Any, bool]]:
-        entries = {f"{name}.weight": (getattr(self, name).embeddings, False)
-                   for name in ("gmf_user", "gmf_item", "mlp_user", "mlp_item")}
-        entries.update(_tower_weights(self.tower, "layers"))
+        names = ["gmf_user", "gmf_item", "mlp_user", "mlp_item"]
+        layers = {name: getattr(self, name) for name in names} | {"layers": self.tower}
         if self.item_features is not None:
-            entries["feature_user.weight"] = (self.feature_user.embeddings, False)
-            entries.update(dense_weights(self.feature_projection, "feature_projection"))
-        entries.update(dense_weights(self.output_layer, "output"))
-        return entries
+            layers |= {"feature_user": self.feature_user, "feature_projection": self.feature_projection}
+        return weight_entries(layers | {"output": self.output_layer})
 
 
 # ------------------------------------------------------------------ recommenders
@@ -157,9 +141,7 @@ class _TFNCF(TFSteps):
 
 class ExplicitNCF(ExplicitNCFBase, _TFNCF):
     """Rating prediction with NCF: embeddings into an MLP, trained with MSE on the observed ratings.
-
-    The arguments of the PyTorch twin (``device`` is a TensorFlow device string or None).
-    """
+    Arguments, ``fit`` and ``history_``: ``course_lib.ncf_base.ExplicitNCFBase``."""
 
     def _network(self, train: Any) -> keras.Model:
         return RatingNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
@@ -183,22 +165,16 @@ class MLP(ImplicitNCFBase, _TFNCF):
 class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TFNCF):
     """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
 
-    ``NeuMF.from_pretrained(gmf, mlp, alpha=0.5, **arguments)`` starts ``fit`` from a fitted GMF
-    and MLP (of either framework), as the paper does (course_lib/ncf_pretraining.py).
+    Arguments as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch (``ImplicitNCFBase``);
+    ``NeuMF.from_pretrained(gmf, mlp, alpha)`` starts from a fitted GMF and MLP of either framework
+    (course_lib/ncf_pretraining.py, as the paper does).
     """
 
     def _network(self, train: Any) -> keras.Model:
         return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
-                        seed=self.seed)
+                        self._network_item_features(), seed=self.seed)
 
 
 class HybridNeuMF(HybridFeaturesMixin, NeuMF):
-    """NeuMF with a third branch on item side features (``item_features`` or ``train.item_features``)."""
-
-    def __init__(self, item_features: np.ndarray | None = None, **arguments: Any) -> None:
-        super().__init__(**arguments)
-        self.item_features = item_features
-
-    def _network(self, train: Any) -> keras.Model:
-        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
-                        self.item_features_, seed=self.seed)
+    """NeuMF with a third branch on item side features: ``item_features`` (I, F), by default
+    ``train.item_features`` (the genres of MovieLens), or any precomputed item embeddings."""

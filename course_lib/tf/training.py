@@ -1,5 +1,7 @@
 """What every TensorFlow recommender of the course shares: device choice, the weights as NumPy
-under the PyTorch twin's names, mini-batches and the progress bar. Twin: course_lib/torch/training.py."""
+under the PyTorch twin's names and the framework's step that the shared loop
+(course_lib/training_loop.py) calls. Twin: course_lib/torch/training.py. The layers' weight names
+are in course_lib/tf/layers.py, the optimizers in course_lib/tf/optimizers.py (both re-exported here)."""
 
 from __future__ import annotations
 
@@ -10,83 +12,12 @@ import numpy as np
 import tensorflow as tf
 
 from course_lib.base import Recommender, minibatches, progress
-from course_lib.optim import optimizer_settings
+from course_lib.tf.layers import dense_weights
+from course_lib.tf.optimizers import TorchAdagrad, TorchAdam, TorchRMSprop, make_optimizer
 from course_lib.validation import check_weights, device_unavailable, parse_device
 
-__all__ = ["get_device", "TFRecommender", "minibatches", "progress", "make_optimizer"]
-
-ops = keras.ops
-
-
-def _dense(gradient: Any, dtype: Any) -> tf.Tensor:
-    """The gradient as a dense tensor, as PyTorch has it. A gather's gradient is ``IndexedSlices``
-    with one slice per occurrence; Keras squares those slices one by one, so a row seen twice in a
-    batch would add g1^2 + g2^2 to Adam's v where PyTorch adds (g1 + g2)^2."""
-    return tf.cast(tf.convert_to_tensor(gradient), dtype)
-
-
-class TorchAdam(keras.optimizers.Adam):
-    """Keras' Adam with PyTorch's epsilon: ``w -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)``.
-
-    Keras adds its epsilon to the uncorrected ``sqrt(v)``, which is PyTorch's epsilon scaled by
-    ``sqrt(1 - b2^t)`` (1/32 at the first step): the same number would not be the same optimizer.
-    The gradient is made dense first (see ``_dense``), as in the PyTorch twin.
-    """
-
-    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = _dense(gradient, variable.dtype)
-        step = ops.cast(self.iterations + 1, variable.dtype)
-        correction_1 = 1 - ops.power(ops.cast(self.beta_1, variable.dtype), step)
-        correction_2 = 1 - ops.power(ops.cast(self.beta_2, variable.dtype), step)
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
-        denominator = ops.add(ops.divide(ops.sqrt(v), ops.sqrt(correction_2)), self.epsilon)
-        self.assign_sub(variable, ops.divide(ops.multiply(m, lr / correction_1), denominator))
-
-
-class TorchRMSprop(keras.optimizers.RMSprop):
-    """Keras' RMSprop with PyTorch's epsilon, added to ``sqrt(v)`` (Keras adds it under the root):
-    ``v = rho v + (1 - rho) g^2; w -= lr * g / (sqrt(v) + eps)``."""
-
-    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = _dense(gradient, variable.dtype)
-        velocity = self._velocities[self._get_variable_index(variable)]
-        self.assign(velocity, ops.add(ops.multiply(self.rho, velocity), ops.multiply(1 - self.rho, ops.square(gradient))))
-        self.assign_sub(variable, ops.divide(ops.multiply(lr, gradient), ops.add(ops.sqrt(velocity), self.epsilon)))
-
-
-class TorchAdagrad(keras.optimizers.Adagrad):
-    """Keras' Adagrad with PyTorch's epsilon, added to ``sqrt(s)`` (Keras adds it under the root):
-    ``s = s + g^2; w -= lr * g / (sqrt(s) + eps)``."""
-
-    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-        lr = ops.cast(learning_rate, variable.dtype)
-        gradient = _dense(gradient, variable.dtype)
-        accumulator = self._accumulators[self._get_variable_index(variable)]
-        self.assign_add(accumulator, ops.square(gradient))
-        self.assign_sub(variable, ops.divide(ops.multiply(lr, gradient), ops.add(ops.sqrt(accumulator), self.epsilon)))
-
-
-def make_optimizer(name: str, learning_rate: float) -> keras.optimizers.Optimizer:
-    """The optimizer ``name`` of ``course_lib.optim`` (adam, sgd, adagrad, rmsprop), applying the
-    same update as the PyTorch twin's ``make_optimizer`` from the same table of hyperparameters."""
-    settings = optimizer_settings(name)
-    if name == "adam":
-        return TorchAdam(learning_rate=learning_rate, beta_1=settings["beta_1"], beta_2=settings["beta_2"],
-                         epsilon=settings["epsilon"])
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=settings["momentum"])
-    if name == "adagrad":
-        return TorchAdagrad(learning_rate=learning_rate, initial_accumulator_value=settings["initial_accumulator"],
-                            epsilon=settings["epsilon"])
-    if settings["momentum"]:  # pragma: no cover - the table says 0; TorchRMSprop does not implement momentum
-        raise NotImplementedError("RMSprop with momentum")
-    return TorchRMSprop(learning_rate=learning_rate, rho=settings["rho"], epsilon=settings["epsilon"])
-
+__all__ = ["get_device", "TFRecommender", "minibatches", "progress", "make_optimizer", "dense_weights",
+           "TorchAdam", "TorchRMSprop", "TorchAdagrad"]
 
 def get_device(device: str | None = None) -> str:
     """A TensorFlow device string: ``device`` if given, else the first GPU, else the CPU.
@@ -147,22 +78,12 @@ class TFRecommender(Recommender):
             variable.assign(value.astype(variable.dtype))
 
 
-def dense_weights(layer: keras.layers.Dense, prefix: str) -> dict[str, tuple[Any, bool]]:
-    """The weight map entries of a Dense layer under the names of an ``nn.Linear`` at ``prefix``."""
-    entries = {f"{prefix}.weight": (layer.kernel, True)}
-    if layer.use_bias:
-        entries[f"{prefix}.bias"] = (layer.bias, False)
-    return entries
-
-
-__all__ += ["dense_weights"]
-
-
 class TFSteps(TFRecommender):
     """The TensorFlow primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
 
     A subclass gives ``_network(train)`` (a keras.Model with ``weight_map()``), ``_dummy_batch()``
-    and ``_batch_loss(batch, training)``; batches are dicts of tensors.
+    and ``_batch_loss(batch, training)``; batches are dicts of tensors. ``optimizer_step``, the
+    same in both frameworks, is ``TrainingLoop``'s.
     """
 
     def _check_device(self) -> None:
@@ -207,12 +128,6 @@ class TFSteps(TFRecommender):
         """One step of the model's optimizer; (the batch's loss before the step, its size)."""
         with tf.device(self.device_):
             return float(self._step(self._as_tensors(batch))), len(next(iter(batch.values())))
-
-    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
-        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        return self._train_batch(batch)[0]
 
     def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
         """The training loss (penalty included) of one batch, with dropout off."""

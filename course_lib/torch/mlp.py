@@ -19,7 +19,8 @@ from torch import nn
 
 from course_lib.ncf_base import ExplicitNCFBase, GMFBase, HybridFeaturesMixin, ImplicitNCFBase
 from course_lib.ncf_pretraining import PretrainedNeuMFMixin
-from course_lib.torch.training import TorchSteps, make_generator
+from course_lib.torch.layers import SeededDropout, make_generator
+from course_lib.torch.training import TorchSteps
 
 __all__ = ["RatingNet", "GMFNet", "MLPNet", "NeuMFNet", "ExplicitNCF", "GMF", "MLP", "NeuMF", "HybridNeuMF"]
 
@@ -43,13 +44,9 @@ def _tower(in_dim: int, hidden_dims: Sequence[int], generator: torch.Generator) 
     return nn.ModuleList(_linear(a, b, generator) for a, b in zip(dims[:-1], dims[1:], strict=True))
 
 
-def _run_tower(layers: nn.ModuleList, x: torch.Tensor, dropout: float, training: bool,
-               generator: torch.Generator) -> torch.Tensor:
+def _run_tower(layers: nn.ModuleList, x: torch.Tensor, drop: SeededDropout) -> torch.Tensor:
     for layer in layers:
-        x = F.relu(layer(x))                                                 # (B, H_l)
-        if training and dropout > 0:  # the mask from the network's own generator, not torch's global one
-            keep = torch.rand(x.shape, generator=generator).to(x.device) >= dropout
-            x = x * keep / (1.0 - dropout)
+        x = drop(F.relu(layer(x)))                                           # (B, H_l)
     return x
 
 
@@ -64,11 +61,11 @@ class RatingNet(nn.Module):
         self.layers = _tower(2 * embedding_dim, hidden_dims, g)
         self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1, g)
         nn.init.constant_(self.output.bias, global_mean)  # start at the mean rating
-        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
+        self.drop = SeededDropout(dropout, make_generator(seed + 1))  # masks from the network's own stream
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
-        return self.output(_run_tower(self.layers, x, self.dropout, self.training, self.dropout_generator)).squeeze(-1)  # (B,)
+        return self.output(_run_tower(self.layers, x, self.drop)).squeeze(-1)            # (B,)
 
 
 class GMFNet(nn.Module):
@@ -84,21 +81,12 @@ class GMFNet(nn.Module):
         return self.output(self.user_embedding(users) * self.item_embedding(items)).squeeze(-1)  # (B,)
 
 
-class MLPNet(nn.Module):
-    """The MLP tower of NCF: [p_u, q_i] -> ReLU layers -> logit."""
+class MLPNet(RatingNet):
+    """The MLP tower of NCF: [p_u, q_i] -> ReLU layers -> logit (the rating network without the mean)."""
 
     def __init__(self, n_users: int, n_items: int, embedding_dim: int, hidden_dims: Sequence[int],
                  dropout: float = 0.0, seed: int = 0) -> None:
-        super().__init__()
-        g = make_generator(seed)
-        self.user_embedding, self.item_embedding = _embedding(n_users, embedding_dim, g), _embedding(n_items, embedding_dim, g)
-        self.layers = _tower(2 * embedding_dim, hidden_dims, g)
-        self.output = _linear(hidden_dims[-1] if hidden_dims else 2 * embedding_dim, 1, g)
-        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
-
-    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([self.user_embedding(users), self.item_embedding(items)], dim=-1)  # (B, 2D)
-        return self.output(_run_tower(self.layers, x, self.dropout, self.training, self.dropout_generator)).squeeze(-1)  # (B,)
+        super().__init__(n_users, n_items, embedding_dim, hidden_dims, dropout, 0.0, seed)
 
 
 class NeuMFNet(nn.Module):
@@ -124,12 +112,12 @@ class NeuMFNet(nn.Module):
             self.register_buffer("item_features", torch.tensor(np.asarray(item_features)), persistent=False)
             width += embedding_dim
         self.output = _linear(width, 1, g)
-        self.dropout, self.dropout_generator = dropout, make_generator(seed + 1)
+        self.drop = SeededDropout(dropout, make_generator(seed + 1))
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         gmf = self.gmf_user(users) * self.gmf_item(items)                                   # (B, D)
         mlp = torch.cat([self.mlp_user(users), self.mlp_item(items)], dim=-1)               # (B, 2D)
-        branches = [gmf, _run_tower(self.layers, mlp, self.dropout, self.training, self.dropout_generator)]         # (B, D), (B, H)
+        branches = [gmf, _run_tower(self.layers, mlp, self.drop)]                           # (B, D), (B, H)
         if hasattr(self, "feature_projection"):
             content = self.feature_projection(self.item_features[items])                    # (B, D)
             branches.append(self.feature_user(users) * content)                             # (B, D)
@@ -152,13 +140,7 @@ class _TorchNCF(TorchSteps):
 
 class ExplicitNCF(ExplicitNCFBase, _TorchNCF):
     """Rating prediction with NCF: embeddings into an MLP, trained with MSE on the observed ratings.
-
-    Parameters: ``embedding_dim``, ``hidden_dims``, ``dropout``, ``l1`` / ``l2`` (penalties summed
-    over all parameters), ``optimizer`` (adam, sgd, adagrad, rmsprop), ``learning_rate``,
-    ``scheduler`` (None, step, exponential, cosine; per epoch), ``epochs``, ``batch_size``,
-    ``keep_best`` (None or "loss": restore the epoch of lowest validation MSE), ``patience``,
-    ``seed``, ``device``, ``show_progress``. ``history_`` holds ``loss`` and ``validation_loss``.
-    """
+    Arguments, ``fit`` and ``history_``: ``course_lib.ncf_base.ExplicitNCFBase``."""
 
     def _network(self, train: Any) -> nn.Module:
         return RatingNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
@@ -182,24 +164,16 @@ class MLP(ImplicitNCFBase, _TorchNCF):
 class NeuMF(PretrainedNeuMFMixin, ImplicitNCFBase, _TorchNCF):
     """NeuMF (He et al. 2017): GMF and MLP branches concatenated, trained with sampled negatives and BCE.
 
-    Parameters as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch. With a
-    ``validation`` set, ``keep_best="ndcg"`` restores the epoch of best validation NDCG@10.
-    ``NeuMF.from_pretrained(gmf, mlp, alpha=0.5, **arguments)`` starts ``fit`` from a fitted GMF
-    and MLP, as the paper does (course_lib/ncf_pretraining.py).
+    Arguments as ``GMF`` plus ``hidden_dims`` and ``dropout`` of the MLP branch (``ImplicitNCFBase``);
+    ``NeuMF.from_pretrained(gmf, mlp, alpha)`` starts from a fitted GMF and MLP of either framework
+    (course_lib/ncf_pretraining.py, as the paper does).
     """
 
     def _network(self, train: Any) -> nn.Module:
-        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout, seed=self.seed)
+        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
+                        self._network_item_features(), self.seed)
 
 
 class HybridNeuMF(HybridFeaturesMixin, NeuMF):
     """NeuMF with a third branch on item side features: ``item_features`` (I, F), by default
     ``train.item_features`` (the genres of MovieLens), or any precomputed item embeddings."""
-
-    def __init__(self, item_features: np.ndarray | None = None, **arguments: Any) -> None:
-        super().__init__(**arguments)
-        self.item_features = item_features
-
-    def _network(self, train: Any) -> nn.Module:
-        return NeuMFNet(self.n_users_, self.n_items_, self.embedding_dim, self.hidden_dims_, self.dropout,
-                        self.item_features_, self.seed)

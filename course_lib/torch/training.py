@@ -1,9 +1,10 @@
-"""What every PyTorch recommender of the course shares: device choice, the weights as NumPy,
-mini-batches and the progress bar. Twin: course_lib/tf/training.py."""
+"""What every PyTorch recommender of the course shares: device choice, the weights as NumPy and
+the framework's step that the shared loop (course_lib/training_loop.py) calls. Twin:
+course_lib/tf/training.py. The seeded layers are in course_lib/torch/layers.py, the optimizers in
+course_lib/torch/optimizers.py (both re-exported here)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,48 +12,12 @@ import torch
 from torch import nn
 
 from course_lib.base import Recommender, minibatches, progress
-from course_lib.optim import optimizer_settings
+from course_lib.torch.layers import SeededDropout, build_network, default_init, make_generator
+from course_lib.torch.optimizers import make_optimizer
 from course_lib.validation import check_weights, device_unavailable, parse_device
 
-__all__ = ["get_device", "TorchRecommender", "minibatches", "progress", "make_optimizer", "make_generator", "build_network"]
-
-
-def make_optimizer(name: str, parameters: Any, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The optimizer ``name`` of ``course_lib.optim`` (adam, sgd, adagrad, rmsprop) over ``parameters``.
-
-    Its hyperparameters come from the one table the TensorFlow twins read too. ``weight_decay``
-    is torch's coupled L2 (``weight_decay * w`` added to the gradient), not AdamW's decay.
-    """
-    settings = optimizer_settings(name)
-    if name == "adam":
-        return torch.optim.Adam(parameters, lr=learning_rate, betas=(settings["beta_1"], settings["beta_2"]),
-                                eps=settings["epsilon"], weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(parameters, lr=learning_rate, momentum=settings["momentum"], weight_decay=weight_decay)
-    if name == "adagrad":
-        return torch.optim.Adagrad(parameters, lr=learning_rate, lr_decay=0.0, eps=settings["epsilon"],
-                                   initial_accumulator_value=settings["initial_accumulator"], weight_decay=weight_decay)
-    return torch.optim.RMSprop(parameters, lr=learning_rate, alpha=settings["rho"], eps=settings["epsilon"],
-                               momentum=settings["momentum"], weight_decay=weight_decay)
-
-
-def build_network(factory: Callable[[], nn.Module], device: torch.device) -> nn.Module:
-    """``factory()`` on ``device``, with torch's global generator saved and restored around it.
-
-    ``nn.Linear``, ``nn.Embedding`` and ``nn.GRU`` draw throwaway weights from the global generator
-    in their constructors; the course's networks then draw their real weights from their own
-    generator (``make_generator(seed)``). So building a network neither depends on nor moves the
-    global generator.
-    """
-    with torch.random.fork_rng(devices=[]):
-        network = factory()
-    return network.to(device)
-
-
-def make_generator(seed: int) -> torch.Generator:
-    """A CPU ``torch.Generator`` seeded with ``seed``: networks draw their initial weights from it,
-    so a model's ``seed`` reaches its weights without touching torch's global generator."""
-    return torch.Generator().manual_seed(int(seed))
+__all__ = ["get_device", "TorchRecommender", "minibatches", "progress", "make_optimizer",
+           "make_generator", "build_network", "default_init", "SeededDropout"]
 
 
 def get_device(device: str | torch.device | None = None) -> torch.device:
@@ -114,56 +79,11 @@ class TorchRecommender(Recommender):
         return torch.as_tensor(array, dtype=dtype, device=self.device_)
 
 
-def default_init(module: nn.Module, generator: torch.Generator) -> nn.Module:
-    """PyTorch's default initialization of every ``nn.Linear``, ``nn.Embedding``, ``nn.GRU`` and
-    ``nn.LayerNorm`` in ``module``, drawn from ``generator`` instead of torch's global generator.
-
-    Linear: weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (what ``kaiming_uniform_(a=sqrt(5))``
-    gives); Embedding: N(0, 1), the padding row 0; GRU: every weight U(-1/sqrt(H), 1/sqrt(H));
-    LayerNorm: ones and zeros. The TensorFlow twins draw from the same distributions.
-    """
-    with torch.no_grad():
-        for layer in module.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / layer.in_features ** 0.5
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                if layer.bias is not None:
-                    layer.bias.uniform_(-bound, bound, generator=generator)
-            elif isinstance(layer, nn.Embedding):
-                layer.weight.normal_(0.0, 1.0, generator=generator)
-                if layer.padding_idx is not None:
-                    layer.weight[layer.padding_idx] = 0.0
-            elif isinstance(layer, nn.GRU):
-                bound = 1.0 / layer.hidden_size ** 0.5
-                for parameter in layer.parameters():
-                    parameter.uniform_(-bound, bound, generator=generator)
-            elif isinstance(layer, nn.LayerNorm):
-                nn.init.ones_(layer.weight)
-                nn.init.zeros_(layer.bias)
-    return module
-
-
-class SeededDropout(nn.Module):
-    """``nn.Dropout`` whose masks come from ``generator`` (the network's own), not torch's global one."""
-
-    def __init__(self, p: float, generator: torch.Generator) -> None:
-        super().__init__()
-        self.p, self.generator = float(p), generator
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.rand(x.shape, generator=self.generator).to(x.device) >= self.p
-        return x * keep / (1.0 - self.p)
-
-
-__all__ += ["default_init", "SeededDropout"]
-
-
 class TorchSteps(TorchRecommender):
     """The PyTorch primitives the shared loop calls: build, one optimizer step, a plain SGD step, losses.
 
-    A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``.
+    A subclass gives ``_network(train)`` and ``_batch_loss(batch, training)``; ``optimizer_step``,
+    the same in both frameworks, is ``TrainingLoop``'s.
     """
 
     def _check_device(self) -> None:
@@ -196,12 +116,6 @@ class TorchSteps(TorchRecommender):
         loss.backward()
         self.optimizer_.step()
         return float(loss.detach()), len(next(iter(batch.values())))
-
-    def optimizer_step(self, batch: dict[str, np.ndarray]) -> float:
-        """One step of the model's own optimizer on one batch (penalty included, as in ``fit``);
-        returns the loss before the step. For the parity tests."""
-        self._check_fitted()
-        return self._train_batch(batch)[0]
 
     def loss_on_batch(self, batch: dict[str, np.ndarray]) -> float:
         """The training loss (penalty included) of one batch, with dropout off."""
