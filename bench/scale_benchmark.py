@@ -34,12 +34,14 @@ def with_dataset(notebook: nbformat.NotebookNode, dataset: str) -> nbformat.Note
 
 
 def epochs_printed(notebook: nbformat.NotebookNode) -> list[str]:
-    """The 'best epoch B of N' lines the notebook printed (the models' early stopping)."""
+    """The lines the notebook printed about the models' early stopping: 'best epoch B of N',
+    'best validation ... at epoch B of N', 'at epoch B (stopped after N)'."""
     found = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             text = str(output.get("text", ""))
-            found += [line.strip() for line in text.splitlines() if re.search(r"best epoch \d+ of \d+", line)]
+            found += [line.strip() for line in text.splitlines()
+                      if re.search(r"best epoch \d+ of \d+|at epoch \d+ of \d+|at epoch \d+ \(stopped after \d+", line)]
     return found
 
 

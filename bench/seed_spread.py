@@ -48,6 +48,11 @@ def run_one(tree: Path, python: str, model: str, seed: int, dataset: str, timeou
     return json.loads(line[len("RESULT "):])
 
 
+def _commit(tree: Path) -> str:
+    process = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return process.stdout.strip() or "unknown"
+
+
 def spread(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else math.nan
 
@@ -119,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
              f"Command: `python bench/seed_spread.py --seeds {seeds}"
              + (" --before <checkout>" if args.before else "") + "`, run on "
              + time.strftime("%Y-%m-%d") + ". Each value is one fit in a fresh process with its notebook's "
-             "protocol; the seed moves the split, the initial weights and the batches.", ""]
+             "protocol; the seed moves the split, the initial weights and the batches."
+             + "".join(f" {label}: commit {_commit(tree)}." for label, (tree, _) in trees.items()), ""]
     if args.before:
         lines += ["| model | metric | before: mean ± sd | after: mean ± sd | after - before | in standard errors | verdict |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
