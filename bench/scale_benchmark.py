@@ -47,7 +47,7 @@ def epochs_printed(notebook: nbformat.NotebookNode) -> list[str]:
 
 def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = with_dataset(nbformat.read(path, as_version=4), dataset)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
@@ -61,6 +61,12 @@ def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
     except CellExecutionError as error:
         lines = [line for line in str(error).strip().splitlines() if line.strip()]
         outcome = "failed: " + (lines[-1][:160] if lines else "an error")
+    except Exception as error:  # noqa: BLE001 - a dead kernel surfaces as nbclient's own cleanup error too
+        dead = isinstance(error, DeadKernelError) or isinstance(error.__context__, DeadKernelError)
+        cell = next((c for c in reversed(notebook.cells) if c.cell_type == "code" and c.get("execution_count")), None)
+        where = f" after cell [{cell.execution_count}]" if cell is not None else ""
+        outcome = (f"the kernel died{where} (killed: out of memory?)" if dead
+                   else f"the run stopped{where}: {type(error).__name__}: {str(error)[:120]}")
     return time.perf_counter() - started, outcome, epochs_printed(notebook)
 
 
