@@ -59,7 +59,8 @@ def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
     except CellTimeoutError:
         outcome = f"a cell ran past {timeout} s"
     except CellExecutionError as error:
-        lines = [line for line in str(error).strip().splitlines() if line.strip()]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))  # the traceback's colours
+        lines = [line for line in text.strip().splitlines() if line.strip()]
         outcome = "failed: " + (lines[-1][:160] if lines else "an error")
     except Exception as error:  # noqa: BLE001 - a dead kernel surfaces as nbclient's own cleanup error too
         dead = isinstance(error, DeadKernelError) or isinstance(error.__context__, DeadKernelError)
@@ -80,23 +81,45 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
     if args.notebooks:
         paths = [p for p in paths if p.name[:2] in set(args.notebooks)]
-    rows = []
+    rows = _kept_rows(args.output, args.dataset)
+    outcomes = []
     for path in paths:
         seconds, outcome, epochs = run(path, args.dataset, args.timeout)
-        rows.append((path.stem, seconds, outcome, epochs))
+        outcomes.append(outcome)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        rows[path.stem] = (f"| {path.stem} | {seconds:.0f} | {outcome} | {time.strftime('%Y-%m-%d')}, load {load} | "
+                           f"{'<br>'.join(epochs) or '-'} |")
         print(f"{path.stem}: {seconds:.0f} s, {outcome}; " + "; ".join(epochs), flush=True)
-    lines = [f"# Notebooks on `{args.dataset}`", "",
-             f"Command: `python bench/scale_benchmark.py --dataset {args.dataset}`, run on "
-             f"{time.strftime('%Y-%m-%d')}; {platform.platform()}, {os.cpu_count()} CPUs, Python "
-             f"{platform.python_version()}. Load average at the end: "
-             f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}.", "",
-             "| notebook | seconds | outcome | early stopping (best epoch of epochs trained) |",
-             "| --- | --- | --- | --- |"]
-    lines += [f"| {name} | {seconds:.0f} | {outcome} | {'<br>'.join(epochs) or '-'} |"
-              for name, seconds, outcome, epochs in rows]
-    args.output.write_text("\n".join(lines) + "\n")
+        _write(args.output, args.dataset, rows)
     print(f"wrote {args.output}")
-    return 0 if all(outcome == "ran" for _, _, outcome, _ in rows) else 1
+    return 0 if all(outcome == "ran" for outcome in outcomes) else 1
+
+
+HEADER = "| notebook | seconds | outcome | run on, load average (1 min) | early stopping (best epoch of epochs trained) |"
+
+
+def _kept_rows(output: Path, dataset: str) -> dict[str, str]:
+    """The rows of an earlier run on the same data set, by notebook: a run of some notebooks
+    replaces their rows and keeps the others."""
+    if not output.exists() or f"`{dataset}`" not in output.read_text().splitlines()[0]:
+        return {}
+    lines = output.read_text().splitlines()
+    if HEADER not in lines:
+        return {}
+    return {line.split("|")[1].strip(): line for line in lines[lines.index(HEADER) + 2:] if line.startswith("| ")}
+
+
+def _write(output: Path, dataset: str, rows: dict[str, str]) -> None:
+    lines = [f"# Notebooks on `{dataset}`", "",
+             f"Command: `python bench/scale_benchmark.py --dataset {dataset} [--notebooks NN ...]`; "
+             f"{platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. Each "
+             "notebook runs top to bottom in a fresh kernel with its own settings; a run of some notebooks "
+             "replaces their rows and keeps the others, so each row says when it ran and how loaded the "
+             "machine was.", "", HEADER, "| --- | --- | --- | --- | --- |"]
+    lines += [rows[name] for name in sorted(rows)]
+    temporary = output.with_suffix(".tmp")
+    temporary.write_text("\n".join(lines) + "\n")
+    temporary.replace(output)
 
 
 if __name__ == "__main__":

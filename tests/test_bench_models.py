@@ -210,3 +210,35 @@ def test_seed_spread_needs_two_seeds_and_a_real_checkout(tmp_path, capsys):
     with pytest.raises(SystemExit):
         seed_spread.main(["--models", "Popularity", "--before", str(tmp_path)])
     assert "no bench/run_all.py" in capsys.readouterr().err
+
+
+def test_scale_table_keeps_the_rows_of_other_runs(tmp_path):
+    import scale_benchmark
+
+    output = tmp_path / "SCALE.md"
+    scale_benchmark._write(output, "synthetic-ml-1m", {"03_ease_r": "| 03_ease_r | 114 | ran | x | - |"})
+    rows = scale_benchmark._kept_rows(output, "synthetic-ml-1m")
+    assert list(rows) == ["03_ease_r"]
+    rows["01_mlp_basics"] = "| 01_mlp_basics | 810 | ran | y | - |"
+    scale_benchmark._write(output, "synthetic-ml-1m", rows)
+    table = output.read_text()
+    assert table.index("01_mlp_basics") < table.index("03_ease_r") and "114" in table
+    assert scale_benchmark._kept_rows(output, "ml-1m") == {}  # another data set's table starts afresh
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("import os\nos._exit(1)", "the kernel died after cell [2]"),
+    ("raise ValueError('no such column: rating')", "failed: ValueError: no such column: rating"),
+])
+def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expected):
+    import nbformat
+    import scale_benchmark
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("DATASET = 'ml-100k'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_code_cell(body)]
+    path = tmp_path / "99_probe.ipynb"
+    nbformat.write(notebook, path)
+    seconds, outcome, epochs = scale_benchmark.run(path, "synthetic-ml-1m", timeout=60)
+    assert outcome.startswith(expected), outcome
+    assert epochs == []
