@@ -242,3 +242,18 @@ def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expecte
     seconds, outcome, epochs = scale_benchmark.run(path, "synthetic-ml-1m", timeout=60)
     assert outcome.startswith(expected), outcome
     assert epochs == []
+
+
+def test_notebook_times_are_replaced_and_the_model_rows_kept(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    first = [{"notebook": "00_data_and_evaluation", "seconds": 5.0, "ok": True},
+             {"notebook": "02_autoencoders", "seconds": 130.0, "ok": True}]
+    results.write_text(run_all._markdown("ml-100k", "a machine", [], first, ["## Speed", "", "fast", ""]))
+    text = results.read_text()
+    assert "| 02_autoencoders | 130.0 | NO | yes |" in text and "## Speed" in text
+    again = [{"notebook": "00_data_and_evaluation", "seconds": 6.0, "ok": True},
+             {"notebook": "02_autoencoders", "seconds": 110.0, "ok": False}]
+    run_all._replace_section(results, "## Notebooks", run_all._notebook_section(again))
+    text = results.read_text()
+    assert "| 02_autoencoders | 110.0 | yes | FAILED |" in text and "130.0" not in text
+    assert text.count("## Notebooks") == 1 and "## Speed\n\nfast" in text and text.startswith("# Benchmark results")
