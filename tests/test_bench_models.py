@@ -231,6 +231,7 @@ def test_scale_table_keeps_the_rows_of_other_runs(tmp_path):
     ("raise ValueError('no such column: rating')", "failed: ValueError: no such column: rating"),
 ])
 def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expected):
+    pytest.importorskip("nbclient")  # a Jupyter kernel runner (not in Colab's package set)
     import nbformat
     import scale_benchmark
 
