@@ -28,7 +28,8 @@ def with_dataset(notebook: nbformat.NotebookNode, dataset: str) -> nbformat.Note
     notebook = nbformat.from_dict(notebook)
     for index, cell in enumerate(notebook.cells):
         if "parameters" in cell.metadata.get("tags", []):
-            notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(f"DATASET = {dataset!r}"))
+            notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(f"DATASET = {dataset!r}",
+                                                                        metadata={"injected_dataset": True}))
             return notebook
     raise ValueError("The notebook has no cell tagged `parameters`: DATASET cannot be set.")
 
@@ -50,7 +51,15 @@ def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = with_dataset(nbformat.read(path, as_version=4), dataset)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    running = []  # the notebook's own code-cell number of the cell in progress (the injected one is not counted)
+    own = [index for index, c in enumerate(notebook.cells)
+           if c.cell_type == "code" and not c.metadata.get("injected_dataset")]
+
+    def note_start(cell, cell_index, **_):
+        if cell_index in own:
+            running.append(own.index(cell_index) + 1)
+
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", on_cell_start=note_start,
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     try:
@@ -64,8 +73,9 @@ def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
         outcome = "failed: " + (lines[-1][:160] if lines else "an error")
     except Exception as error:  # noqa: BLE001 - a dead kernel surfaces as nbclient's own cleanup error too
         dead = isinstance(error, DeadKernelError) or isinstance(error.__context__, DeadKernelError)
-        cell = next((c for c in reversed(notebook.cells) if c.cell_type == "code" and c.get("execution_count")), None)
-        where = f" after cell [{cell.execution_count}]" if cell is not None else ""
+        # Which cell was running comes from nbclient's start hook: a cell's execution_count is set by a
+        # message from the kernel that may or may not arrive before it dies, so it cannot say.
+        where = f" in code cell {running[-1]} of {len(own)}" if running else ""
         outcome = (f"the kernel died{where} (killed: out of memory?)" if dead
                    else f"the run stopped{where}: {type(error).__name__}: {str(error)[:120]}")
     return time.perf_counter() - started, outcome, epochs_printed(notebook)

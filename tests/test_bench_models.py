@@ -227,7 +227,7 @@ def test_scale_table_keeps_the_rows_of_other_runs(tmp_path):
 
 
 @pytest.mark.parametrize("body, expected", [
-    ("import os\nos._exit(1)", "the kernel died after cell [2]"),
+    ("import os\nos._exit(1)", "the kernel died in code cell 2 of 3"),
     ("raise ValueError('no such column: rating')", "failed: ValueError: no such column: rating"),
 ])
 def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expected):
@@ -237,7 +237,7 @@ def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expecte
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell("DATASET = 'ml-100k'", metadata={"tags": ["parameters"]}),
-                      nbformat.v4.new_code_cell(body)]
+                      nbformat.v4.new_code_cell(body), nbformat.v4.new_code_cell("print('never reached')")]
     path = tmp_path / "99_probe.ipynb"
     nbformat.write(notebook, path)
     seconds, outcome, epochs = scale_benchmark.run(path, "synthetic-ml-1m", timeout=60)
