@@ -7,11 +7,52 @@ Importing this package imports TensorFlow, and seeds it with the seed of the las
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of notebooks
+# TensorFlow's C++ log: 3 keeps only fatal lines, so a laptop without a GPU does not print
+# "E0000 ... failed call to cuInit: CUDA error" in red under the first cell that trains a model.
+# Python exceptions are not affected. Set the variable yourself before this import to see more.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+# Lines TensorFlow 2.21 writes straight to the process's stderr while it is imported, before its
+# log level is read: they say oneDNN is on and that no CUDA driver was found, nothing to act on.
+_START_UP_CHATTER = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\)"
+                               r"|^[IW]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard)\.cc:\d+\]")
+
+
+def _passed_on(printed: str) -> str:
+    """What of TensorFlow's import-time stderr is shown: every line but the known start-up chatter."""
+    return "".join(line for line in printed.splitlines(keepends=True) if not _START_UP_CHATTER.search(line))
+
+
+def _import_tensorflow():
+    """Import TensorFlow and Keras with the start-up chatter filtered out of stderr (file descriptor 2,
+    which Jupyter shows under the cell); any other line TensorFlow prints is passed on."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no file descriptor 2 to redirect: import as is
+        import keras
+        import tensorflow
+        return keras, tensorflow
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import keras
+            import tensorflow
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            shown = _passed_on(caught.read().decode("utf-8", errors="replace"))
+            if shown:
+                print(shown, end="", file=sys.stderr)
+    return keras, tensorflow
+
+
+keras, tf = _import_tensorflow()
 
 from course_lib.seeding import current_seed  # noqa: E402
 
