@@ -71,6 +71,34 @@ def compare(metric: str, before: list[float], after: list[float]) -> tuple[float
     return difference, z, verdict
 
 
+def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str], labels: list[str]) -> list[str]:
+    """A table of each twin pair among ``models`` (``X (torch)`` and ``X (tf)``) from their values by seed:
+    the mean over the seeds both ran of torch - tf, on each side, and that mean in standard errors of the
+    paired differences (the same seed gives both twins the same split, so the pairs share that noise).
+    A pair "differs beyond noise" on a side when that is more than two standard errors."""
+    lines = []
+    for model in models:
+        twin = model.replace(" (torch)", " (tf)")
+        if not model.endswith(" (torch)") or twin not in models:
+            continue
+        cells = []
+        for label in labels:
+            torch_values, tf_values = values.get((model, label), {}), values.get((twin, label), {})
+            differences = [torch_values[seed] - tf_values[seed] for seed in torch_values if seed in tf_values]
+            if len(differences) < 2:
+                cells.append("fewer than two seeds in both")
+                continue
+            mean, sd = spread(differences)
+            z = mean / (sd / math.sqrt(len(differences))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
+            cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'})")
+        lines.append(f"| {model.removesuffix(' (torch)')} | " + " | ".join(cells) + " |")
+    if not lines:
+        return []
+    header = " | ".join(f"{label}: torch - tf (standard errors)" for label in labels)
+    return ["", "Twins: each seed run in both frameworks; the mean of the paired differences.", "",
+            f"| pair | {header} |", "| --- |" + " --- |" * len(labels), *lines]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", required=True, help="names as `run_all.py --list` prints them")
@@ -111,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{model} [{label}] seed {seed}: {result['metric']} {result['value']:.4f} "
                       f"({time.perf_counter() - started:.0f} s)", flush=True)
     values: dict[tuple[str, str], list[float]] = {}
+    by_seed: dict[tuple[str, str], dict[int, float]] = {}
     metrics: dict[str, str] = {}
     for model in args.models:
         for label in trees:
@@ -119,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 if found:
                     metrics[model] = found["metric"]
                     values.setdefault((model, label), []).append(found["value"])
+                    by_seed.setdefault((model, label), {})[seed] = found["value"]
     seeds = " ".join(map(str, args.seeds))
     lines = [f"# Seed spread on `{args.dataset}`", "",
              f"Command: `python bench/seed_spread.py --seeds {seeds}"
@@ -149,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         mean_before, sd_before = spread(before)
         lines.append(f"| {model} | {metrics[model]} | {mean_before:.4f} ± {sd_before:.4f} | {mean:.4f} ± {sd:.4f} | "
                      f"{difference:+.4f} | {z:+.1f} | {verdict} |")
+    lines += twin_lines(by_seed, args.models, list(trees))
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.write_text(text)

@@ -201,6 +201,24 @@ def test_seed_spread_verdicts():
     assert seed_spread.compare("mrr", [0.06, 0.06], [0.06, 0.06])[2] == "within noise"
 
 
+def test_seed_spread_twin_table():
+    import seed_spread
+
+    values = {("A (torch)", "before"): {1: 0.40, 2: 0.41, 3: 0.39}, ("A (tf)", "before"): {1: 0.30, 2: 0.32, 3: 0.29},
+              # the seeds move both twins alike: paired, the twins are the same within noise
+              ("A (torch)", "after"): {1: 0.40, 2: 0.45, 3: 0.35}, ("A (tf)", "after"): {1: 0.401, 2: 0.448, 3: 0.352},
+              ("B (torch)", "after"): {1: 0.2, 2: 0.21}, ("B (tf)", "after"): {1: 0.2, 3: 0.2}}
+    lines = seed_spread.twin_lines(values, ["A (torch)", "A (tf)", "B (torch)", "B (tf)", "C (torch)"],
+                                   ["before", "after"])
+    table = "\n".join(lines)
+    assert "| A | +0.0967 (" in table and "differs beyond noise) | -0.0003 (-0.3, within noise) |" in table
+    assert "| B | fewer than two seeds in both | fewer than two seeds in both |" in table  # only seed 1 in both
+    assert "| C |" not in table  # no twin
+    assert seed_spread.twin_lines(values, ["Popularity"], ["after"]) == []
+    same = {("D (torch)", "after"): {1: 0.3, 2: 0.3}, ("D (tf)", "after"): {1: 0.3, 2: 0.3}}
+    assert "+0.0000 (+0.0, within noise)" in "\n".join(seed_spread.twin_lines(same, ["D (torch)", "D (tf)"], ["after"]))
+
+
 def test_seed_spread_needs_two_seeds_and_a_real_checkout(tmp_path, capsys):
     import seed_spread
 
