@@ -13,13 +13,17 @@ import tempfile
 
 # TensorFlow's C++ log: 3 keeps only fatal lines, so a laptop without a GPU does not print
 # "E0000 ... failed call to cuInit: CUDA error" in red under the first cell that trains a model.
-# Python exceptions are not affected. Set the variable yourself before this import to see more.
+# Python exceptions are not affected. Set the variable yourself before this import to see more
+# (then nothing below is filtered either).
+_LEVEL_CHOSEN = "TF_CPP_MIN_LOG_LEVEL" in os.environ
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Lines TensorFlow 2.21 writes straight to the process's stderr while it is imported, before its
 # log level is read: they say oneDNN is on and that no CUDA driver was found, nothing to act on.
+# (TensorFlow 2.20 writes them as "2026-11-30 11:16:14.205917: I external/.../cudart_stub.cc:31] ...").
 _START_UP_CHATTER = re.compile(r"WARNING: All log messages before absl::InitializeLog\(\)"
-                               r"|^[IW]\d{4} [\d:.]+ +\d+ (port|cudart_stub|cpu_feature_guard)\.cc:\d+\]")
+                               r"|^([IW]\d{4} [\d:.]+ +\d+ |\d{4}-\d\d-\d\d [\d:.]+: [IW] \S*?)"
+                               r"(port|cudart_stub|cpu_feature_guard)\.cc:\d+\]")
 
 
 def _passed_on(printed: str) -> str:
@@ -31,9 +35,11 @@ def _import_tensorflow():
     """Import TensorFlow and Keras with the start-up chatter filtered out of stderr (file descriptor 2,
     which Jupyter shows under the cell); any other line TensorFlow prints is passed on."""
     try:
+        if _LEVEL_CHOSEN:
+            raise ValueError("the user chose TensorFlow's log level: show what it prints")
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no file descriptor 2 to redirect: import as is
+    except (OSError, ValueError, AttributeError):  # or no file descriptor 2 to redirect: import as is
         import keras
         import tensorflow
         return keras, tensorflow
