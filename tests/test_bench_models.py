@@ -247,6 +247,7 @@ def test_scale_table_keeps_the_rows_of_other_runs(tmp_path):
 @pytest.mark.parametrize("body, expected", [
     ("import os\nos._exit(1)", "the kernel died in code cell 2 of 3"),
     ("raise ValueError('no such column: rating')", "failed: ValueError: no such column: rating"),
+    ("import time\ntime.sleep(120)", "code cell 2 of 3 ran past 10 s"),
 ])
 def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expected):
     pytest.importorskip("nbclient")  # a Jupyter kernel runner (not in Colab's package set)
@@ -258,7 +259,7 @@ def test_scale_run_reports_a_notebook_that_fails_or_dies(tmp_path, body, expecte
                       nbformat.v4.new_code_cell(body), nbformat.v4.new_code_cell("print('never reached')")]
     path = tmp_path / "99_probe.ipynb"
     nbformat.write(notebook, path)
-    seconds, outcome, epochs = scale_benchmark.run(path, "synthetic-ml-1m", timeout=60)
+    seconds, outcome, epochs = scale_benchmark.run(path, "synthetic-ml-1m", timeout=10 if "sleep" in body else 60)
     assert outcome.startswith(expected), outcome
     assert epochs == []
 
