@@ -277,3 +277,24 @@ def test_notebook_times_are_replaced_and_the_model_rows_kept(tmp_path):
     text = results.read_text()
     assert "| 02_autoencoders | 110.0 | yes | FAILED |" in text and "130.0" not in text
     assert text.count("## Notebooks") == 1 and "## Speed\n\nfast" in text and text.startswith("# Benchmark results")
+
+
+def test_scale_run_leaves_out_the_hidden_tests_only():
+    import scale_benchmark
+
+    source = ("x = answer()\n### BEGIN HIDDEN TESTS\nassert grader_only()\n### END HIDDEN TESTS\n"
+              "### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n"
+              "    ### BEGIN HIDDEN TESTS\n    assert again()\n    ### END HIDDEN TESTS\nprint(x)")
+    assert scale_benchmark.without_hidden_tests(source) == (
+        "x = answer()\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\nprint(x)")
+    assert scale_benchmark.without_hidden_tests("print(1)\n") == "print(1)\n"
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("DATASET = 'ml-100k'", metadata={"tags": ["parameters"]}),
+                      nbformat.v4.new_markdown_cell("### BEGIN HIDDEN TESTS\ntext\n### END HIDDEN TESTS\n"),
+                      nbformat.v4.new_code_cell(source)]
+    prepared = scale_benchmark.with_dataset(notebook, "synthetic-ml-1m")
+    assert [c.source for c in prepared.cells][1:] == ["DATASET = 'synthetic-ml-1m'", notebook.cells[1].source,
+                                                       scale_benchmark.without_hidden_tests(source)]
+    assert "HIDDEN" in notebook.cells[2].source  # the notebook given is not changed
