@@ -24,15 +24,15 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 
 
-_HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.DOTALL | re.MULTILINE)
-
-
 def without_hidden_tests(source: str) -> str:
-    """A cell's code without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks, as the
-    students' copy has it. Hidden tests are the grader's: notebook 05's compares with a value frozen
-    for the graded data sets only (MovieLens 100K and its synthetic stand-in), so on any other data
-    set it stops the notebook by design."""
-    return _HIDDEN_TESTS.sub("", source)
+    """A cell's code without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks, cut by
+    nbgrader's own ``ClearHiddenTests`` as for the students' copy. Hidden tests are the grader's:
+    notebook 05's compares with a value frozen for the graded data sets only (MovieLens 100K and its
+    synthetic stand-in), so on any other data set it stops the notebook by design."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = nbformat.v4.new_code_cell(source)
+    return ClearHiddenTests(enforce_metadata=False).preprocess_cell(cell, {}, 0)[0].source
 
 
 def with_dataset(notebook: nbformat.NotebookNode, dataset: str) -> nbformat.NotebookNode:
@@ -67,13 +67,15 @@ def run(path: Path, dataset: str, timeout: int) -> tuple[float, str, list[str]]:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     notebook = with_dataset(nbformat.read(path, as_version=4), dataset)
-    running = []  # the notebook's own code-cell number of the cell in progress (the injected one is not counted)
-    own = [index for index, c in enumerate(notebook.cells)
-           if c.cell_type == "code" and not c.metadata.get("injected_dataset")]
+    # each code cell's number among the notebook's own (the injected DATASET cell is not counted)
+    own = {index: number for number, index in enumerate(
+        (i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and not c.metadata.get("injected_dataset")),
+        start=1)}
+    running = []  # the numbers of the cells started so far
 
     def note_start(cell, cell_index, **_):
         if cell_index in own:
-            running.append(own.index(cell_index) + 1)
+            running.append(own[cell_index])
 
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", on_cell_start=note_start,
                             resources={"metadata": {"path": str(path.parent)}})

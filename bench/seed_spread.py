@@ -138,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
                     temporary.replace(args.results)
                 print(f"{model} [{label}] seed {seed}: {result['metric']} {result['value']:.4f} "
                       f"({time.perf_counter() - started:.0f} s)", flush=True)
-    values: dict[tuple[str, str], list[float]] = {}
     by_seed: dict[tuple[str, str], dict[int, float]] = {}
     metrics: dict[str, str] = {}
     for model in args.models:
@@ -147,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 found = stored.get(f"{model} | {label} | {args.dataset} | {seed}")
                 if found:
                     metrics[model] = found["metric"]
-                    values.setdefault((model, label), []).append(found["value"])
                     by_seed.setdefault((model, label), {})[seed] = found["value"]
+    values = {key: list(by_value.values()) for key, by_value in by_seed.items()}  # in the order of --seeds
     seeds = " ".join(map(str, args.seeds))
     lines = [f"# Seed spread on `{args.dataset}`", "",
              f"Command: `python bench/seed_spread.py --seeds {seeds}"

@@ -34,12 +34,14 @@ def _passed_on(printed: str) -> str:
 def _import_tensorflow():
     """Import TensorFlow and Keras with the start-up chatter filtered out of stderr (file descriptor 2,
     which Jupyter shows under the cell); any other line TensorFlow prints is passed on."""
-    try:
-        if _LEVEL_CHOSEN:
-            raise ValueError("the user chose TensorFlow's log level: show what it prints")
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # or no file descriptor 2 to redirect: import as is
+    saved = None
+    if not _LEVEL_CHOSEN:  # the user chose TensorFlow's log level: show what it prints
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no file descriptor 2 to redirect
+            pass
+    if saved is None:
         import keras
         import tensorflow
         return keras, tensorflow
