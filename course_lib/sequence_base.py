@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.base import _transactional, minibatches
+from course_lib.initializers import Initializer, normal, ones, torch_uniform, zeros
 from course_lib.optim import OPTIMIZERS
 from course_lib.sequences import SequenceData, check_sequences, check_train, check_validation, pad_or_cut
 from course_lib.training_loop import TrainingLoop
@@ -96,6 +97,11 @@ class SequenceRecommenderBase(TrainingLoop):
         self._fit_loop(train, validation, show_progress)
         return self
 
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """PyTorch's defaults: the item table N(0, 1) with the padding row (id 0) at 0; dense and GRU
+        weights and biases U(-1/sqrt(n), 1/sqrt(n)) (``torch_uniform``)."""
+        return [("item_embeddings.weight", normal(1.0, padding_row=0)), ("*", torch_uniform())]
+
     def _epoch_batches(self, rng: np.random.Generator) -> Iterator[dict[str, np.ndarray]]:
         for rows in minibatches(len(self._sequences), self.batch_size, rng):
             yield {"sequences": self._sequences[rows]}
@@ -142,3 +148,10 @@ class SelfAttentionBase(SequenceRecommenderBase):
         super().__init__(embedding_dim, l2, optimizer, learning_rate, scheduler, epochs, batch_size, keep_best,
                          patience, validation_metric, seed, device, show_progress)
         self.n_blocks, self.n_heads, self.dropout = n_blocks, n_heads, dropout
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """Small embeddings (SASRec starts small too: the blocks learn faster than from N(0, 1)): items
+        N(0, 0.1^2) with the padding row at 0, positions N(0, 0.02^2); layer norms 1 and 0; the dense
+        layers PyTorch's default."""
+        return [("item_embeddings.weight", normal(0.1, padding_row=0)), ("position_embeddings.weight", normal(0.02)),
+                ("*_norm.weight", ones()), ("*_norm.bias", zeros()), ("*", torch_uniform())]

@@ -18,6 +18,10 @@ A twin supplies only its network and one framework step (loss, gradient, update)
 With validation, ``best_epoch_`` is the 1-based epoch of the best validation value and
 ``stopped_epoch_`` the last epoch trained; ``keep_best`` restores the best epoch's weights and
 ``patience`` stops after that many epochs without improvement, so ``epochs`` is a ceiling.
+
+Initial weights: each family's base gives ``_initializers()`` (rules of ``course_lib.initializers``)
+and the twins start from ``initial_weights(shapes, rules, seed)``, drawn with NumPy, so the same seed
+gives both twins the same initial weights as well as the same batches.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.base import progress
+from course_lib.initializers import Initializer, initial_weights
 from course_lib.validation import check_choice, check_epochs, check_integer, check_number
 
 __all__ = ["TrainingLoop", "SCHEDULERS", "KEEP_BEST", "learning_rate_at", "parse_validation_metric",
@@ -235,6 +240,18 @@ class TrainingLoop:
                 break
         if best_weights is not None:
             self.set_weights(best_weights)  # type: ignore[attr-defined]
+
+    # ---------------------------------------------------------------- the initial weights
+    def _initializers(self) -> list[tuple[str, Initializer]]:  # pragma: no cover - each family's base gives them
+        """``(pattern, initializer)`` rules for every weight key (``course_lib.initializers``)."""
+        raise NotImplementedError(f"{type(self).__name__} gives no initialization rules")
+
+    def _start_from_initial_weights(self) -> None:
+        """Replace the weights the framework drew by ``initial_weights(..., self.seed)``: drawn with
+        NumPy from the model's seed, so both twins start from the same weights. The twins' builds
+        (``TorchSteps._build``, ``TFSteps._build``) call it once the network exists."""
+        shapes = {key: value.shape for key, value in self.get_weights().items()}  # type: ignore[attr-defined]
+        self.set_weights(initial_weights(shapes, self._initializers(), self.seed))  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------- the parity tests' primitive
     def optimizer_step(self, batch: Any) -> float:

@@ -22,6 +22,7 @@ from scipy.special import expit
 
 from course_lib.base import check_item_ids, minibatches
 from course_lib.data.interactions import Interactions
+from course_lib.initializers import Initializer, he_normal, normal, ones, torch_uniform, zeros
 from course_lib.ncf_base import ImplicitNCFBase, scores_in_chunks
 from course_lib.optim import OPTIMIZERS
 from course_lib.sampling import sample_negatives
@@ -39,6 +40,17 @@ from course_lib.validation import (
 __all__ = ["PointwiseBase", "RetrievalBase", "INITS"]
 
 INITS = ("he", "normal", "default")
+
+
+def _table_initializer(init: str) -> Initializer:
+    """N(0, 0.1^2), or N(0, 1) for the tables of a model with towers (TwoTowerMLP) under ``init="normal"``."""
+    small, large = normal(0.1), normal(1.0)
+
+    def draw(key: str, shape: tuple[int, ...], shapes: dict, rng: np.random.Generator) -> np.ndarray:
+        towers = any(name.startswith("user_tower.") for name in shapes)
+        return (large if init == "normal" and towers else small)(key, shape, shapes, rng)
+
+    return draw
 
 
 class _TwoTowerBase(TrainingLoop):
@@ -89,6 +101,17 @@ class PointwiseBase(_TwoTowerBase):
         check_integer("n_negatives", self.n_negatives, minimum=1)
         check_choice("init", self.init, INITS)
         self._check_shared()
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """Tables N(0, 0.1^2); the towers' layers by ``init``: "he" N(0, 2 / fan_in) and zero biases,
+        "normal" N(0, 1) and zero biases (TwoTowerMLP's tables N(0, 1) too: notebook 04's collapse),
+        "default" PyTorch's ``nn.Linear`` default; TwoTowerMLP's output layer starts as a plain dot
+        product (weights 1, bias 0)."""
+        towers = {"he": [("*linears.*.weight", he_normal()), ("*linears.*.bias", zeros())],
+                  "normal": [("*linears.*.weight", normal(1.0)), ("*linears.*.bias", zeros())],
+                  "default": [("*linears.*", torch_uniform())]}[self.init]
+        return [*towers, ("*_embeddings", _table_initializer(self.init)), ("output.weight", ones()),
+                ("output.bias", zeros())]
 
     def _prepare(self, train: Interactions) -> None:
         self._positives = train.to_csr()
@@ -157,6 +180,10 @@ class RetrievalBase(_TwoTowerBase):
         counts = np.bincount(train.items, minlength=train.n_items)
         self.log_q_ = np.log(np.maximum(counts, 1) / len(train)).astype(np.float32)  # (n_items,)
         self._train = train
+
+    def _initializers(self) -> list[tuple[str, Initializer]]:
+        """Tables N(0, 0.1^2); the towers' dense layers N(0, 2 / fan_in) (He) with zero biases."""
+        return [("*_embeddings", normal(0.1)), ("*linears.*.weight", he_normal()), ("*linears.*.bias", zeros())]
 
     def _network_arguments(self) -> dict[str, Any]:
         return dict(user_cardinalities=self.encoder_.user_cardinalities, n_genres=self.genres_.shape[1],

@@ -94,6 +94,7 @@ class TFSteps(TFRecommender):
         with tf.device(self.device_):
             self.network_ = self._network(train)
             self._batch_loss(self._as_tensors(self._dummy_batch()), training=False)  # creates the weights
+            self._start_from_initial_weights()  # the weights both twins start from, drawn with NumPy from self.seed
             self.optimizer_ = make_optimizer(self.optimizer, self.learning_rate)  # the PyTorch twin's update
             self.optimizer_.build(self.network_.trainable_variables)
         self._step = tf.function(self._step_eager, reduce_retracing=True)

@@ -91,7 +91,8 @@ class TorchSteps(TorchRecommender):
 
     def _build(self, train: Any) -> None:
         self.device_ = get_device(self.device)
-        self.network_ = build_network(lambda: self._network(train), self.device_)  # weights drawn from self.seed
+        self.network_ = build_network(lambda: self._network(train), self.device_)
+        self._start_from_initial_weights()  # the weights both twins start from, drawn with NumPy from self.seed
         self.optimizer_ = make_optimizer(self.optimizer, self.network_.parameters(), self.learning_rate)
 
     def _penalty(self) -> torch.Tensor:
