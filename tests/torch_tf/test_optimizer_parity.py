@@ -301,23 +301,7 @@ def test_the_suite_sees_an_adam_epsilon_of_1e7_alone(name, request, monkeypatch)
 
 
 # ------------------------------------------------------------------ initialization and seeds
-@pytest.mark.parametrize("pair", PAIRS, ids=[pair.name for pair in PAIRS])
-def test_twins_initialize_alike(pair, request):
-    """One initialization per layer kind: each weight of the two twins is drawn from the same
-    distribution (constant weights equal; others with a standard deviation within 25%)."""
-    data = request.getfixturevalue(pair.data)
-    arguments = dict(pair.arguments, seed=3)
-    fit = {"show_progress": False} if "show_progress" not in arguments else {}
-    torch_weights = pair.torch_class(**arguments).fit(data, **fit).get_weights()
-    tf_weights = pair.tf_class(**arguments).fit(data, **fit).get_weights()
-    for key, torch_value in torch_weights.items():
-        tf_value = tf_weights[key]
-        if np.ptp(torch_value) == 0 or np.ptp(tf_value) == 0:
-            np.testing.assert_array_equal(tf_value, torch_value, err_msg=f"{pair.name}: {key} (a constant start)")
-        elif torch_value.size >= 200:  # enough draws for the standard deviation to mean something
-            ratio = float(np.std(tf_value) / np.std(torch_value))
-            assert 0.75 < ratio < 1.33, f"{pair.name}: {key} starts with std {np.std(torch_value):.4f} in PyTorch " \
-                                        f"and {np.std(tf_value):.4f} in TensorFlow"
+# The twins' initial weights (the same NumPy draw in both) are tested in test_initial_weights.py.
 
 
 def _with_dropout(pair):
