@@ -67,11 +67,6 @@ class _TFSequence(TFSteps):
     def _dummy_batch(self) -> dict[str, np.ndarray]:
         return {"sequences": np.ones((1, self.max_length_ + 1), np.int64)}
 
-    def _build(self, train: Any) -> None:
-        super()._build(train)
-        table = self.network_.item_embeddings.embeddings
-        table.assign(tf.tensor_scatter_nd_update(table, [[0]], tf.zeros((1, table.shape[1]))))  # as padding_idx
-
     def _batch_loss(self, batch: dict[str, tf.Tensor], training: bool) -> tf.Tensor:
         sequences = batch["sequences"]
         inputs, targets = sequences[:, :-1], sequences[:, 1:]                      # (B, L-1) each
