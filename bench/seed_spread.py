@@ -74,8 +74,9 @@ def compare(metric: str, before: list[float], after: list[float]) -> tuple[float
 def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str], labels: list[str]) -> list[str]:
     """A table of each twin pair among ``models`` (``X (torch)`` and ``X (tf)``) from their values by seed:
     the mean over the seeds both ran of torch - tf, on each side, and that mean in standard errors of the
-    paired differences (the same seed gives both twins the same split, so the pairs share that noise).
-    A pair "differs beyond noise" on a side when that is more than two standard errors."""
+    paired differences (the same seed gives both twins the same split, so the pairs share that noise),
+    and the mean over the seeds of |torch - tf|, how far apart the twins land on one seed.
+    A pair "differs beyond noise" on a side when the mean difference is more than two standard errors."""
     lines = []
     for model in models:
         twin = model.replace(" (torch)", " (tf)")
@@ -90,12 +91,15 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
                 continue
             mean, sd = spread(differences)
             z = mean / (sd / math.sqrt(len(differences))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
-            cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'})")
+            gap = statistics.fmean(abs(d) for d in differences)
+            cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'}); "
+                         f"|gap| {gap:.4f}")
         lines.append(f"| {model.removesuffix(' (torch)')} | " + " | ".join(cells) + " |")
     if not lines:
         return []
-    header = " | ".join(f"{label}: torch - tf (standard errors)" for label in labels)
-    return ["", "Twins: each seed run in both frameworks; the mean of the paired differences.", "",
+    header = " | ".join(f"{label}: torch - tf (standard errors); mean abs(torch - tf)" for label in labels)
+    return ["", "Twins: each seed run in both frameworks; the mean of the paired differences torch - tf, and "
+            "the mean of their absolute values (|gap|: how far apart one seed's twins land).", "",
             f"| pair | {header} |", "| --- |" + " --- |" * len(labels), *lines]
 
 

@@ -211,12 +211,13 @@ def test_seed_spread_twin_table():
     lines = seed_spread.twin_lines(values, ["A (torch)", "A (tf)", "B (torch)", "B (tf)", "C (torch)"],
                                    ["before", "after"])
     table = "\n".join(lines)
-    assert "| A | +0.0967 (" in table and "differs beyond noise) | -0.0003 (-0.3, within noise) |" in table
+    assert "| A | +0.0967 (" in table and "differs beyond noise); |gap| 0.0967 | -0.0003 (-0.3, within noise); " \
+        "|gap| 0.0017 |" in table
     assert "| B | fewer than two seeds in both | fewer than two seeds in both |" in table  # only seed 1 in both
     assert "| C |" not in table  # no twin
     assert seed_spread.twin_lines(values, ["Popularity"], ["after"]) == []
     same = {("D (torch)", "after"): {1: 0.3, 2: 0.3}, ("D (tf)", "after"): {1: 0.3, 2: 0.3}}
-    assert "+0.0000 (+0.0, within noise)" in "\n".join(seed_spread.twin_lines(same, ["D (torch)", "D (tf)"], ["after"]))
+    assert "+0.0000 (+0.0, within noise); |gap| 0.0000" in "\n".join(seed_spread.twin_lines(same, ["D (torch)", "D (tf)"], ["after"]))
 
 
 def test_seed_spread_needs_two_seeds_and_a_real_checkout(tmp_path, capsys):
