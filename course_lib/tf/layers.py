@@ -5,6 +5,10 @@ Every initializer gets a seed of its own: an unseeded Keras initializer draws fr
 (a second fit would differ), and one initializer object shared by two tables can give them
 identical values. The ``*_weights`` helpers give the ``(variable, transpose)`` entries of a
 ``TFRecommender._weight_map``. Shapes: B batch, L positions, D embedding_dim, H hidden size.
+
+A recommender's ``fit`` then replaces these initial weights by the NumPy draw of
+``course_lib.initializers`` (the same values in both twins); the initializers here serve a network
+built on its own.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 A network draws its initial weights and its dropout masks from generators of its own, seeded
 from the model's ``seed``, never from torch's global generator: the same seed gives the same
 network whatever ran before, and building one leaves the global generator where it was.
+
+A recommender's ``fit`` then replaces these initial weights by the NumPy draw of
+``course_lib.initializers`` (the same values in both twins); the draws here serve a network built
+on its own (the notebooks' exercises and checks build ``NeuMFNet``, ``LatentFactorNet``, ...).
 """
 
 from __future__ import annotations
