@@ -93,7 +93,7 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
             z = mean / (sd / math.sqrt(len(differences))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
             gap = statistics.fmean(abs(d) for d in differences)
             cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'}); "
-                         f"|gap| {gap:.4f}")
+                         f"|gap| {gap:.4f}; {len(differences)} seeds")
         lines.append(f"| {model.removesuffix(' (torch)')} | " + " | ".join(cells) + " |")
     if not lines:
         return []
@@ -114,9 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SEEDS.md")
     parser.add_argument("--results", type=Path, help="JSON file of the values measured so far (read, then extended)")
     parser.add_argument("--only", choices=("before", "after"), help="measure one side only (the table is still written)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="measure nothing: the tables from the values of --results (rows may have fewer seeds)")
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
         parser.error("give at least two --seeds: one seed says nothing about the noise")
+    if args.table_only and not args.results:
+        parser.error("--table-only reads the values of --results: give that file")
     trees = {"after": (ROOT, sys.executable)}
     if args.before:
         before = args.before.resolve()
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, (tree, python) in trees.items():
             for seed in args.seeds:
                 key = f"{model} | {label} | {args.dataset} | {seed}"
-                if key in stored or (args.only and label != args.only):
+                if key in stored or (args.only and label != args.only) or args.table_only:
                     continue
                 started = time.perf_counter()
                 result = run_one(tree, python, model, seed, args.dataset, args.timeout)
@@ -160,10 +164,10 @@ def main(argv: list[str] | None = None) -> int:
              "protocol; the seed moves the split, the initial weights and the batches."
              + "".join(f" {label}: commit {_commit(tree)}." for label, (tree, _) in trees.items()), ""]
     if args.before:
-        lines += ["| model | metric | before: mean ± sd | after: mean ± sd | after - before | in standard errors | verdict |",
+        lines += ["| model | metric | before: mean ± sd (seeds) | after: mean ± sd (seeds) | after - before | in standard errors | verdict |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
     else:
-        lines += ["| model | metric | mean ± sd | values |", "| --- | --- | --- | --- |"]
+        lines += ["| model | metric | mean ± sd (seeds) | values |", "| --- | --- | --- | --- |"]
     for model in args.models:
         after = values.get((model, "after"), [])
         if len(after) < 2:
@@ -171,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         mean, sd = spread(after)
         if not args.before:
-            lines.append(f"| {model} | {metrics[model]} | {mean:.4f} ± {sd:.4f} | "
+            lines.append(f"| {model} | {metrics[model]} | {mean:.4f} ± {sd:.4f} ({len(after)}) | "
                          + ", ".join(f"{v:.4f}" for v in after) + " |")
             continue
         before = values.get((model, "before"), [])
@@ -180,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         difference, z, verdict = compare(metrics[model], before, after)
         mean_before, sd_before = spread(before)
-        lines.append(f"| {model} | {metrics[model]} | {mean_before:.4f} ± {sd_before:.4f} | {mean:.4f} ± {sd:.4f} | "
+        lines.append(f"| {model} | {metrics[model]} | {mean_before:.4f} ± {sd_before:.4f} ({len(before)}) | "
+                     f"{mean:.4f} ± {sd:.4f} ({len(after)}) | "
                      f"{difference:+.4f} | {z:+.1f} | {verdict} |")
     lines += twin_lines(by_seed, args.models, list(trees))
     text = "\n".join(lines) + "\n"

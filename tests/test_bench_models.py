@@ -211,13 +211,13 @@ def test_seed_spread_twin_table():
     lines = seed_spread.twin_lines(values, ["A (torch)", "A (tf)", "B (torch)", "B (tf)", "C (torch)"],
                                    ["before", "after"])
     table = "\n".join(lines)
-    assert "| A | +0.0967 (" in table and "differs beyond noise); |gap| 0.0967 | -0.0003 (-0.3, within noise); " \
-        "|gap| 0.0017 |" in table
+    assert "| A | +0.0967 (" in table and "differs beyond noise); |gap| 0.0967; 3 seeds | -0.0003 (-0.3, within noise); " \
+        "|gap| 0.0017; 3 seeds |" in table
     assert "| B | fewer than two seeds in both | fewer than two seeds in both |" in table  # only seed 1 in both
     assert "| C |" not in table  # no twin
     assert seed_spread.twin_lines(values, ["Popularity"], ["after"]) == []
     same = {("D (torch)", "after"): {1: 0.3, 2: 0.3}, ("D (tf)", "after"): {1: 0.3, 2: 0.3}}
-    assert "+0.0000 (+0.0, within noise); |gap| 0.0000" in "\n".join(seed_spread.twin_lines(same, ["D (torch)", "D (tf)"], ["after"]))
+    assert "+0.0000 (+0.0, within noise); |gap| 0.0000; 2 seeds" in "\n".join(seed_spread.twin_lines(same, ["D (torch)", "D (tf)"], ["after"]))
 
 
 def test_seed_spread_needs_two_seeds_and_a_real_checkout(tmp_path, capsys):
@@ -300,3 +300,33 @@ def test_scale_run_leaves_out_the_hidden_tests_only():
     assert [c.source for c in prepared.cells][1:] == ["DATASET = 'synthetic-ml-1m'", notebook.cells[1].source,
                                                        scale_benchmark.without_hidden_tests(source)]
     assert "HIDDEN" in notebook.cells[2].source  # the notebook given is not changed
+
+
+def test_seed_spread_table_only_measures_nothing(tmp_path, monkeypatch):
+    """``--table-only`` writes both tables from the stored values; a row with fewer seeds than
+    ``--seeds`` uses those it has, and no model is fitted."""
+    import json
+
+    import seed_spread
+
+    monkeypatch.setattr(seed_spread, "run_one", lambda *a, **k: pytest.fail("--table-only fitted a model"))
+    stored = {f"{model} | {label} | ml-100k | {seed}": {"metric": "ndcg@10", "value": value}
+              for model, label, seed, value in [("A (torch)", "before", 1, 0.30), ("A (torch)", "before", 2, 0.32),
+                                                ("A (torch)", "before", 3, 0.31), ("A (torch)", "after", 1, 0.33),
+                                                ("A (torch)", "after", 2, 0.35), ("A (tf)", "before", 1, 0.31),
+                                                ("A (tf)", "before", 2, 0.33), ("A (tf)", "after", 1, 0.33),
+                                                ("A (tf)", "after", 2, 0.35)]}
+    results, out = tmp_path / "seeds.json", tmp_path / "SEEDS.md"
+    results.write_text(json.dumps(stored))
+    before = tmp_path / "before"
+    (before / "bench").mkdir(parents=True)
+    (before / "bench" / "run_all.py").write_text("")
+    assert seed_spread.main(["--models", "A (torch)", "A (tf)", "--seeds", "1", "2", "3", "--before", str(before),
+                             "--results", str(results), "--out", str(out), "--table-only"]) == 0
+    text = out.read_text()
+    assert "| A (torch) | ndcg@10 | 0.3100 ± 0.0100 (3) | 0.3400 ± 0.0141 (2) | +0.0300 |" in text
+    assert "| A | -0.0100 (-inf, differs beyond noise); |gap| 0.0100; 2 seeds | +0.0000 (+0.0, within noise); " \
+        "|gap| 0.0000; 2 seeds |" in text  # seed 3 has no tf value: the pairs are seeds 1 and 2
+    assert json.loads(results.read_text()) == stored  # nothing added
+    with pytest.raises(SystemExit):
+        seed_spread.main(["--models", "A (torch)", "--seeds", "1", "2", "--table-only"])
