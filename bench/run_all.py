@@ -332,12 +332,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument("--notebooks-only", action="store_true",
                         help="only time the notebooks again, into the RESULTS.md section (the model rows stay)")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="only run the speed checks again, into the RESULTS.md section (the model rows stay)")
     parser.add_argument("--fresh-clone-test", action="store_true",
                         help="only time CI (`.ci/run`: make test) on a fresh clone of HEAD, into the RESULTS.md section")
     arguments = parser.parse_args()
     if arguments.notebooks_only:
         _replace_section(arguments.out, "## Notebooks", _notebook_section(_run_notebooks(arguments.timeout)))
         print(f"updated the notebooks of {arguments.out}")
+        return
+    if arguments.speed_only:
+        lines = _speed_lines(_run_speed(arguments.dataset, arguments.seed, arguments.timeout))
+        _replace_section(arguments.out, "## Speed", "\n".join(lines).rstrip("\n") + "\n")
+        print("\n".join(lines))
+        print(f"updated the speed checks of {arguments.out}")
         return
     if arguments.fresh_clone_test:
         _replace_section(arguments.out, FRESH_CLONE_HEADING, _fresh_clone_test())
