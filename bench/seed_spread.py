@@ -76,16 +76,19 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
     the mean over the seeds both ran of torch - tf, on each side, and that mean in standard errors of the
     paired differences (the same seed gives both twins the same split, so the pairs share that noise),
     and the mean over the seeds of |torch - tf|, how far apart the twins land on one seed.
-    A pair "differs beyond noise" on a side when the mean difference is more than two standard errors."""
+    A pair "differs beyond noise" on a side when the mean difference is more than two standard errors.
+    With two sides, a last column compares the gaps seed by seed: the mean of after - before of |torch - tf|
+    over the seeds both sides ran, "closer" or "further apart" beyond two standard errors."""
     lines = []
     for model in models:
         twin = model.replace(" (torch)", " (tf)")
         if not model.endswith(" (torch)") or twin not in models:
             continue
-        cells = []
+        cells, gaps = [], []
         for label in labels:
             torch_values, tf_values = values.get((model, label), {}), values.get((twin, label), {})
             differences = [torch_values[seed] - tf_values[seed] for seed in torch_values if seed in tf_values]
+            gaps.append({seed: abs(torch_values[seed] - tf_values[seed]) for seed in torch_values if seed in tf_values})
             if len(differences) < 2:
                 cells.append("fewer than two seeds in both")
                 continue
@@ -94,13 +97,29 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
             gap = statistics.fmean(abs(d) for d in differences)
             cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'}); "
                          f"|gap| {gap:.4f}; {len(differences)} seeds")
+        if len(labels) == 2:
+            cells.append(_gap_change(*gaps))
         lines.append(f"| {model.removesuffix(' (torch)')} | " + " | ".join(cells) + " |")
     if not lines:
         return []
     header = " | ".join(f"{label}: torch - tf (standard errors); mean abs(torch - tf)" for label in labels)
+    if len(labels) == 2:
+        header += f" | |gap| {labels[1]} - {labels[0]}, seed by seed (standard errors)"
+    columns = len(labels) + (len(labels) == 2)
     return ["", "Twins: each seed run in both frameworks; the mean of the paired differences torch - tf, and "
             "the mean of their absolute values (|gap|: how far apart one seed's twins land).", "",
-            f"| pair | {header} |", "| --- |" + " --- |" * len(labels), *lines]
+            f"| pair | {header} |", "| --- |" + " --- |" * columns, *lines]
+
+
+def _gap_change(before: dict[int, float], after: dict[int, float]) -> str:
+    """after - before of one pair's |torch - tf|, paired by seed, with its verdict."""
+    changes = [after[seed] - before[seed] for seed in before if seed in after]
+    if len(changes) < 2:
+        return "fewer than two seeds on both sides"
+    mean, sd = spread(changes)
+    z = mean / (sd / math.sqrt(len(changes))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
+    verdict = "closer beyond noise" if z < -2 else "further apart beyond noise" if z > 2 else "within noise"
+    return f"{mean:+.4f} ({z:+.1f}, {verdict}); {len(changes)} seeds"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -213,7 +213,10 @@ def test_seed_spread_twin_table():
     table = "\n".join(lines)
     assert "| A | +0.0967 (" in table and "differs beyond noise); |gap| 0.0967; 3 seeds | -0.0003 (-0.3, within noise); " \
         "|gap| 0.0017; 3 seeds |" in table
-    assert "| B | fewer than two seeds in both | fewer than two seeds in both |" in table  # only seed 1 in both
+    assert "| B | fewer than two seeds in both | fewer than two seeds in both | fewer than two seeds on both sides |" \
+        in table  # only seed 1 in both
+    # A's gaps per seed: 0.10, 0.09, 0.10 before; 0.001, 0.002, 0.002 after: 0.095 closer on average
+    assert "| -0.0950 (-27.1, closer beyond noise); 3 seeds |" in table
     assert "| C |" not in table  # no twin
     assert seed_spread.twin_lines(values, ["Popularity"], ["after"]) == []
     same = {("D (torch)", "after"): {1: 0.3, 2: 0.3}, ("D (tf)", "after"): {1: 0.3, 2: 0.3}}
