@@ -6,7 +6,16 @@ needs a GPU that TensorFlow sees. The frameworks are imported only when such a t
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Deciding whether a ``gpu`` test can run asks TensorFlow for its GPUs, and TensorFlow then logs
+# "failed call to cuInit" (an ERROR line) on a machine without CUDA, in the middle of the test log.
+# Level 3 keeps its C++ log to fatal errors; it is read when TensorFlow loads, so it is set here,
+# before any test imports it. A level the user set is kept (test_tf_start_up.py runs its
+# subprocesses and kernels without it).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _torch_accelerator() -> str | None:
