@@ -92,8 +92,7 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
             if len(differences) < 2:
                 cells.append("fewer than two seeds in both")
                 continue
-            mean, sd = spread(differences)
-            z = mean / (sd / math.sqrt(len(differences))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
+            mean, z = _paired(differences)
             gap = statistics.fmean(abs(d) for d in differences)
             cells.append(f"{mean:+.4f} ({z:+.1f}, {'differs beyond noise' if abs(z) > 2 else 'within noise'}); "
                          f"|gap| {gap:.4f}; {len(differences)} seeds")
@@ -111,13 +110,20 @@ def twin_lines(values: dict[tuple[str, str], dict[int, float]], models: list[str
             f"| pair | {header} |", "| --- |" + " --- |" * columns, *lines]
 
 
+def _paired(differences: list[float]) -> tuple[float, float]:
+    """(mean, mean in standard errors) of paired differences; no spread: any difference is beyond it."""
+    mean, sd = spread(differences)
+    if sd > 0:
+        return mean, mean / (sd / math.sqrt(len(differences)))
+    return mean, math.copysign(math.inf, mean) if mean else 0.0
+
+
 def _gap_change(before: dict[int, float], after: dict[int, float]) -> str:
     """after - before of one pair's |torch - tf|, paired by seed, with its verdict."""
     changes = [after[seed] - before[seed] for seed in before if seed in after]
     if len(changes) < 2:
         return "fewer than two seeds on both sides"
-    mean, sd = spread(changes)
-    z = mean / (sd / math.sqrt(len(changes))) if sd > 0 else (math.copysign(math.inf, mean) if mean else 0.0)
+    mean, z = _paired(changes)
     verdict = "closer beyond noise" if z < -2 else "further apart beyond noise" if z > 2 else "within noise"
     return f"{mean:+.4f} ({z:+.1f}, {verdict}); {len(changes)} seeds"
 
