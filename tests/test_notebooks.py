@@ -1,5 +1,6 @@
-"""The course's own notebooks: student copies in sync with the solutions, no leaks, and every
-student notebook runs with only NotImplementedError raised. (nbval runs the solutions.)"""
+"""The course's own notebooks: student copies in sync with the solutions, no leaks, every graded
+check cell graded by its hidden `checks.assert_passed()`, and every student notebook runs to the
+end with no error, each check showing "not done yet". (nbval runs the solutions.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading.check import execute_student_notebook, leak_problems, sync_problems, with_quick_parameters
+from course_lib.grading.check import (
+    check_outcomes,
+    execute_student_notebook,
+    graded_cell_problems,
+    leak_problems,
+    sync_problems,
+    with_quick_parameters,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS, NOTEBOOKS = ROOT / "solutions", ROOT / "notebooks"
@@ -26,13 +34,25 @@ def test_student_notebooks_leak_no_solution():
     assert leak_problems(SOLUTIONS, NOTEBOOKS) == []
 
 
+def test_every_graded_check_cell_is_graded_by_assert_passed():
+    assert graded_cell_problems(SOLUTIONS) == []
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.stem for p in STUDENT_NOTEBOOKS])
-def test_student_notebook_runs_with_only_not_implemented_errors(path):
+def test_student_notebook_runs_to_the_end(path):
+    """Run All on the untouched student notebook: no cell raises, the last code cell runs, and every
+    check cell shows "not done yet" for its stub (nothing after an exercise uses the student's answer)."""
     executed = execute_student_notebook(path, timeout=600, quick=True)
-    errors = [o.ename for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert errors, "a student notebook with exercises should stop at least once on a stub"
-    assert set(errors) == {"NotImplementedError"}
+    errors = [f"cell {i}: {o.ename}: {o.evalue}" for i, c in enumerate(executed.cells)
+              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert code[-1].get("execution_count"), "the last code cell did not run"
+    outcomes = check_outcomes(executed)
+    checked = sum(c.source.count("checks.check_") for c in code if c.metadata.get("nbgrader", {}).get("grade"))
+    assert len(outcomes) == checked > 0
+    assert {status for _, status, _ in outcomes} == {"not-done"}, outcomes
 
 
 SOLUTION_NOTEBOOKS = sorted(SOLUTIONS.glob("*.ipynb"))

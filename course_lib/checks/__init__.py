@@ -3,7 +3,10 @@
 A check runs the student's function or class on small inputs and compares it with the reference
 in ``course_lib``. When something is off it raises an ``AssertionError`` (an ``ExerciseHint``)
 whose message is a hint that names the likely mistake, never the solution code; when all is well
-it prints one short line.
+it prints one short line. In a Jupyter kernel the public checks of this package show a box
+instead of raising (passed, not right yet with the hint, or not done yet), so *Run All* reaches
+the end of a notebook; graded cells turn a shown failure into zero points with
+:func:`assert_passed` (see ``_display.py``).
 
 One module per notebook (``data_and_evaluation.py`` for 00, ...); every public ``check_*``
 function of every module is available here, as ``course_lib.checks.check_recall_at_k``.
@@ -20,8 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from course_lib.checks._common import ExerciseHint, _global_states, _set_global_states
+from course_lib.checks._display import assert_passed, run_check
 
-__all__ = ["ExerciseHint"]
+__all__ = ["ExerciseHint", "assert_passed"]
 
 
 def _keeps_random_state(check: Callable) -> Callable:
@@ -32,7 +36,7 @@ def _keeps_random_state(check: Callable) -> Callable:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         saved = _global_states()
         try:
-            return check(*args, **kwargs)
+            return run_check(check, args, kwargs)
         finally:
             _set_global_states(saved)
 

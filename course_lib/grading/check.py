@@ -7,8 +7,11 @@
 - leaks: no student notebook holds a solution or hidden-test marker, nor any line of solution
   code or hidden tests (lines that also appear outside those regions of the solution notebook,
   such as ``return self``, are shared context and do not count);
-- execution: each student notebook runs top to bottom in a fresh kernel where the only error
-  allowed is ``NotImplementedError`` (the stubs), through nbclient's ``allow_error_names``.
+- graded cells: every graded test cell that calls a check starts its hidden tests with
+  ``checks.assert_passed()`` (in a notebook a check shows its result instead of raising; that line,
+  which students never see, turns a shown failure into zero points);
+- execution: each student notebook runs top to bottom in a fresh kernel with no error at all (Run
+  All reaches the end: a check of an unsolved exercise shows "not done yet" instead of raising).
 
 ``make check-notebooks`` runs these through pytest (tests/test_notebooks.py) together with nbval
 over the solution notebooks.
@@ -25,10 +28,11 @@ import nbformat
 
 from course_lib.grading.generate import student_version
 
-__all__ = ["sync_problems", "leak_problems", "execute_student_notebook", "solution_lines", "with_quick_parameters",
-           "MARKERS"]
+__all__ = ["sync_problems", "leak_problems", "graded_cell_problems", "execute_student_notebook", "solution_lines",
+           "with_quick_parameters", "check_outcomes", "MARKERS", "ASSERT_PASSED"]
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+ASSERT_PASSED = "checks.assert_passed()"
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.DOTALL)
 
 
@@ -48,6 +52,35 @@ def sync_problems(solutions: Path, notebooks: Path) -> list[str]:
             problems.append(f"notebooks/{name} differs from what `make student` generates from solutions/{name} "
                             "(edited by hand, or the solution changed): run `make student`.")
     return problems
+
+
+def graded_cell_problems(solutions: Path) -> list[str]:
+    """Graded test cells that call a check but do not start their hidden tests with ``checks.assert_passed()``."""
+    problems = []
+    for path in sorted(Path(solutions).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            if cell.cell_type != "code" or not nbgrader.get("grade") or "checks.check_" not in cell.source:
+                continue
+            hidden = cell.source.partition("### BEGIN HIDDEN TESTS\n")[2]
+            first = next((line.strip() for line in hidden.splitlines() if line.strip()), "")
+            if not first.startswith(ASSERT_PASSED):
+                problems.append(f"{path.name}, cell {nbgrader.get('grade_id')}: the hidden tests must start with "
+                                f"`{ASSERT_PASSED}`, or a stub or a wrong answer that the check shows as failed "
+                                "would still get the points.")
+    return problems
+
+
+def check_outcomes(notebook: nbformat.NotebookNode) -> list[tuple[int, str, str]]:
+    """(cell index, status, exercise) of every check box an executed notebook shows."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            page = output.get("data", {}).get("text/html", "")
+            match = re.search(r'class="course-check" data-status="([\w-]+)" data-exercise="([^"]*)"', page)
+            if match:
+                found.append((index, match.group(1), match.group(2)))
+    return found
 
 
 def solution_lines(solution: nbformat.NotebookNode) -> set[str]:
@@ -102,9 +135,9 @@ def with_quick_parameters(notebook: nbformat.NotebookNode) -> nbformat.NotebookN
 
 def execute_student_notebook(path: Path, timeout: int = 600, kernel_name: str | None = None,
                              quick: bool = False) -> nbformat.NotebookNode:
-    """Run a student notebook top to bottom; only ``NotImplementedError`` may be raised.
+    """Run a student notebook top to bottom; no cell may raise (Run All must reach the end).
 
-    Raises nbclient's ``CellExecutionError`` on any other error. Returns the executed notebook.
+    Raises nbclient's ``CellExecutionError`` on the first error. Returns the executed notebook.
     ``quick=True`` runs it with its quick parameters (``with_quick_parameters``).
     """
     from nbclient import NotebookClient
@@ -116,7 +149,6 @@ def execute_student_notebook(path: Path, timeout: int = 600, kernel_name: str | 
         notebook,
         timeout=timeout,
         kernel_name=kernel_name or "python3",
-        allow_error_names=["NotImplementedError"],
         resources={"metadata": {"path": str(Path(path).parent)}},
     )
     client.execute()
@@ -131,11 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     problems = sync_problems(arguments.solutions, arguments.notebooks)
     problems += leak_problems(arguments.solutions, arguments.notebooks)
+    problems += graded_cell_problems(arguments.solutions)
     if not arguments.no_execute:
         for path in sorted(arguments.notebooks.glob("*.ipynb")):
             try:
                 execute_student_notebook(path)
-                print(f"{path}: runs, stubs raise only NotImplementedError")
+                print(f"{path}: runs to the end")
             except Exception as error:  # noqa: BLE001 - report every notebook
                 problems.append(f"{path}: {type(error).__name__}: {str(error).strip().splitlines()[-1][:200]}")
     for problem in problems:

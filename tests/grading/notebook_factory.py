@@ -84,3 +84,29 @@ def reference_notebook():
     ]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                               "language": "python"}})
+
+
+CHECKED_SOLUTION = ("    hits = sum(1 for item in recommended[:k] if item in relevant)\n"
+                    "    return hits / len(relevant) if relevant else 0.0")
+
+
+def checked_notebook():
+    """A source notebook graded only by a real check of ``course_lib.checks`` and its hidden
+    ``checks.assert_passed()``: nothing else in the hidden tests calls the student's function."""
+    cells = [
+        new_markdown_cell("# An exercise graded by its check"),
+        new_code_cell("from course_lib import checks"),
+        new_code_cell(
+            "def recall_at_k(recommended, relevant, k):\n    ### BEGIN SOLUTION\n"
+            f"{CHECKED_SOLUTION}\n    ### END SOLUTION\n",
+            metadata=_meta(solution=True, grade_id="checked_recall"),
+        ),
+        new_code_cell(
+            "checks.check_recall_at_k(recall_at_k)\n### BEGIN HIDDEN TESTS\nchecks.assert_passed()\n"
+            "### END HIDDEN TESTS\n",
+            metadata=_meta(grade=True, locked=True, points=2, grade_id="checked_recall_tests"),
+        ),
+        new_code_cell("print('the end of the notebook')"),
+    ]
+    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                              "language": "python"}})

@@ -1,0 +1,89 @@
+"""A check shows its result in the notebook instead of raising, and grading still gives 0 for a
+stub or a wrong answer: the hidden `checks.assert_passed()` of the graded cell, which the student
+never has, raises what the check showed. Real kernels, nbgrader's own autograde."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from course_lib.grading.check import check_outcomes
+from course_lib.grading.generate import student_version
+from course_lib.grading.grade import grade_submissions
+from tests.grading.notebook_factory import CHECKED_SOLUTION, checked_notebook
+
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+NAME = "97_checked"
+
+
+def _answer(body):
+    notebook = student_version(checked_notebook())
+    for cell in notebook.cells:
+        if STUB in cell.source:
+            cell.source = cell.source.replace(STUB, body)
+    return notebook
+
+
+SUBMISSIONS = {
+    "right": _answer(CHECKED_SOLUTION),
+    "stub": student_version(checked_notebook()),
+    # precision instead of recall: wrong on most inputs
+    "precision": _answer("    return sum(1 for item in recommended[:k] if item in relevant) / k"),
+    # right value, but crashes on the empty set the check tries
+    "crash": _answer("    return sum(1 for item in recommended[:k] if item in relevant) / len(relevant)"),
+    # a NotImplementedError from a call inside the answer is a mistake, not an unsolved exercise
+    "library": _answer("    import fractions\n    return fractions.Fraction(1, 2) @ 3"),
+}
+
+
+def _run(notebook):
+    from nbclient import NotebookClient
+
+    notebook = nbformat.from_dict(notebook)
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return notebook
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(("student", "status"), [("right", "passed"), ("stub", "not-done"), ("precision", "failed"),
+                                                 ("crash", "failed")])
+def test_the_check_cell_shows_its_status_and_the_notebook_runs_on(student, status):
+    executed = _run(SUBMISSIONS[student])
+    assert [s for _, s, _ in check_outcomes(executed)] == [status]
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert executed.cells[-1].outputs[0].text == "the end of the notebook\n"
+    box = next(o for o in executed.cells[3].outputs if o.output_type == "display_data").data["text/plain"]
+    first = box.splitlines()
+    assert first[0] == {"passed": "✓ recall_at_k: passed", "failed": "✗ recall_at_k: not right yet",
+                        "not-done": "… recall_at_k: not done yet"}[status]
+    if status == "failed":
+        assert first[1].startswith("Tried: recall_at_k(") and first[2].startswith("Hint: ")
+        assert "course_lib" not in box and "checks" not in box.replace("checks passed", "")
+    if student == "crash":
+        assert "ZeroDivisionError" in box and "Where, in your code:" in box
+        assert "return sum(1 for item in recommended[:k] if item in relevant) / len(relevant)" in box
+
+
+@pytest.mark.notebook
+def test_a_library_not_implemented_error_is_the_students_mistake():
+    executed = _run(SUBMISSIONS["library"])
+    assert [s for _, s, _ in check_outcomes(executed)] == ["failed"]
+
+
+@pytest.mark.notebook
+def test_grading_gives_zero_for_what_the_check_shows_as_failed(tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(checked_notebook(), solutions / f"{NAME}.ipynb")
+    for student, notebook in SUBMISSIONS.items():
+        (tmp_path / "submissions" / student).mkdir(parents=True)
+        nbformat.write(notebook, tmp_path / "submissions" / student / f"{NAME}.ipynb")
+    table = grade_submissions(tmp_path / "submissions", solutions, tmp_path / "out", cell_timeout=60,
+                              student_timeout=300, show_progress=False, course_dir=tmp_path / "course", workers=2,
+                              feedback=False).set_index("student")
+    assert table.loc["right", "total"] == 2, table.loc["right", "reason"]
+    for student in ("stub", "precision", "crash", "library"):
+        assert table.loc[student, "total"] == 0, (student, table.loc[student, "reason"])
+    assert "not done" in table.loc["stub", "reason"]
+    assert "that is precision" in table.loc["precision", "reason"]
+    assert "ZeroDivisionError" in table.loc["crash", "reason"]
