@@ -93,12 +93,12 @@ def minibatches(n_rows: int, batch_size: int, rng: np.random.Generator | None = 
 
 
 def progress(iterable: Any, show: bool, description: str, total: int | None = None) -> Any:
-    """A tqdm bar around ``iterable`` when ``show``, else the iterable itself."""
+    """A progress bar around ``iterable`` when ``show`` (course_lib.progress), else the iterable itself."""
     if not show:
         return iterable
-    from tqdm.auto import tqdm
+    from course_lib.progress import progress_bar
 
-    return tqdm(iterable, desc=description, total=total, leave=False)
+    return progress_bar(iterable, description, total=total, leave=False)
 
 
 def _transactional(fit: Callable[..., Any]) -> Callable[..., Any]:

@@ -186,9 +186,9 @@ def evaluate(
     if show_progress is None:
         show_progress = len(batches) > 20
     if show_progress:
-        from tqdm.auto import tqdm
+        from course_lib.progress import progress_bar
 
-        batches = tqdm(batches, desc=f"evaluate {type(recommender).__name__}", unit="batch")
+        batches = progress_bar(batches, f"evaluate {type(recommender).__name__}", unit="batch")
     started = time.perf_counter()
     for start in batches:
         batch = users[start:start + batch_size]
