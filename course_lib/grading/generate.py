@@ -38,6 +38,21 @@ _KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "course")  # course: q
 _KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable")
 
 
+def _language_info(solution: nbformat.NotebookNode) -> dict:
+    """The solution's ``language_info``: all of what ipykernel reported when the solutions were executed
+    (name, version, mimetype, codemirror_mode, ...), not just ``{"name": "python"}``.
+
+    JupyterLab writes the kernel's ``language_info`` into a notebook's metadata as soon as the kernel
+    starts, and marks the notebook modified unless the value is already there, equal key for key. With
+    the name alone, an untouched student notebook was "modified" on open: closing it asked to save, and
+    autosave rewrote the file (``git status`` dirty). With the full value of the course's Python (the
+    one the solutions ran under) it opens clean there; another Python version still differs in
+    ``version``. Taken from the solution, not from the Python running this, so ``make student`` writes
+    the same files on every machine."""
+    info = solution.metadata.get("language_info") or {}
+    return copy.deepcopy(dict(info)) if info.get("name") else {"name": "python"}
+
+
 def _pipeline():
     return [
         LockCells(),
@@ -62,7 +77,7 @@ def student_version(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
         {key: notebook.metadata[key] for key in _KEPT_NOTEBOOK_METADATA if key in notebook.metadata}
     )
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
-    notebook.metadata["language_info"] = {"name": "python"}
+    notebook.metadata["language_info"] = _language_info(solution)
     for cell in notebook.cells:
         cell.metadata = nbformat.NotebookNode(
             {key: cell.metadata[key] for key in _KEPT_CELL_METADATA if key in cell.metadata}
