@@ -214,6 +214,20 @@ def setup_cell_source() -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+def setup_cell_for(source: str) -> str:
+    """The setup cell as committed, but installing from ``source`` (a folder, a wheel, a repository).
+
+    The committed cell must be the one `make student` stamps from pyproject.toml; the cell run is then the
+    one it stamps for ``source``: the same code, another address (course_lib.grading.colab_cell needs
+    only the standard library, so this runs under whatever Python runs tasks.py)."""
+    from course_lib.grading.colab_cell import course_address
+    from course_lib.grading.colab_cell import setup_cell_source as stamped
+
+    if setup_cell_source() != stamped(course_address(ROOT / "pyproject.toml")):
+        raise SystemExit("The notebooks' setup cell is not the one pyproject.toml gives: run `make student`.")
+    return stamped(source)
+
+
 def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[str], keep: bool) -> None:
     """Build .venv-colab with CPython 3.13 and Colab's versions, install course_lib the way the notebooks'
     setup cell does on Colab, check with pip that no Colab version changed, and run the tests there."""
@@ -239,7 +253,7 @@ def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[s
         standin = Path(scratch) / "standin"
         (standin / "google" / "colab").mkdir(parents=True)
         (standin / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab\'s module."""\n')
-        cell = replace_source(setup_cell_source(), source or str(ROOT))
+        cell = setup_cell_for(source or str(ROOT))
         script = Path(scratch) / "setup_cell.py"
         script.write_text("import google.colab  # Colab imports it at kernel start\n" + cell + "\n")
         run([python, script], cwd=scratch, env={**os.environ, "PYTHONPATH": str(standin)})
@@ -260,17 +274,6 @@ def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[s
     run([python, "-m", "pytest", *COLAB_TEST_ARGS, "-p", "no:cacheprovider", "-q", "-rs", *pytest_args], cwd=ROOT,
         env=_env())
     print(f"colab-check took {time.perf_counter() - started:.0f} s")
-
-
-def replace_source(cell: str, source: str) -> str:
-    """The setup cell with its install address replaced (for a local wheel or folder in tests)."""
-    marker = "COURSE_LIB_SOURCE = "
-    lines = cell.splitlines()
-    for index, line in enumerate(lines):
-        if line.startswith(marker):
-            lines[index] = f"{marker}{source!r}"
-            return "\n".join(lines)
-    raise ValueError(f"The setup cell has no line starting with {marker!r}:\n{cell}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,15 +1,16 @@
 """The Colab setup cell that opens every notebook, and course_lib.colab which it runs.
 
-Outside Colab the cell changes nothing. With a stand-in ``google.colab`` module and no
-``course_lib`` importable it runs exactly ``pip install --no-deps <address>`` and then
-``python -m course_lib.colab``, which installs only missing requirements under constraints that
-pin everything installed; these tests run it for real against a local wheel, in a fresh venv,
-with pip's index switched off.
+Outside Colab the cell changes nothing and prints nothing, and its first line says so. With a
+stand-in ``google.colab`` module and no ``course_lib`` importable it runs exactly
+``pip install --no-deps <address>`` and then ``python -m course_lib.colab``, which installs only
+missing requirements under constraints that pin everything installed; these tests run it for real
+against a local wheel, in a fresh venv, with pip's index switched off.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import types
@@ -23,9 +24,11 @@ from course_lib.grading.colab_cell import (
     KERNELSPEC,
     NO_ADDRESS,
     SETUP_CELL_ID,
+    SETUP_CELL_METADATA,
     colab_badges,
     course_address,
     install_spec,
+    pip_command,
     setup_cell_source,
     stamp_readme,
     stamp_setup_cell,
@@ -45,6 +48,7 @@ def test_every_notebook_starts_with_the_stamped_setup_cell(path):
     assert first.cell_type == "code" and first.get("id") == SETUP_CELL_ID
     assert first.source == setup_cell_source(course_address(ROOT / "pyproject.toml")), "run `make student`"
     assert "nbgrader" not in first.metadata, "the setup cell must never be graded"
+    assert {k: v for k, v in first.metadata.items() if k != "execution"} == SETUP_CELL_METADATA, "folded"
     assert sum(c.get("id") == SETUP_CELL_ID for c in notebook.cells) == 1
     assert notebook.metadata["kernelspec"] == KERNELSPEC
 
@@ -104,10 +108,95 @@ def test_stamping_replaces_the_cell_in_place_and_keeps_the_rest():
     stamp_setup_cell(notebook, "https://github.com/o/r")
     assert [c.cell_type for c in notebook.cells] == ["code", "markdown"]
     assert "git+https://github.com/o/r" in notebook.cells[0].source
+    # Folded: JupyterLab shows its first line only, Colab its title (a form); tagged for the tools.
+    assert notebook.cells[0].metadata == {"cellView": "form", "jupyter": {"source_hidden": True},
+                                          "tags": ["colab-setup"]}
     nbformat.validate(notebook)
     misplaced = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), notebook.cells[0]])
     with pytest.raises(ValueError, match="first"):
         stamp_setup_cell(misplaced, None)
+
+
+# --- what a student reads -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["https://github.com/o/r", None], ids=["address", "no-address"])
+def test_the_cell_says_first_that_it_is_for_colab_only_and_shows_nothing_to_fill_in(address):
+    source = setup_cell_source(address)
+    first, *rest = source.splitlines()
+    # Colab's form title (`# @title`), and the line JupyterLab shows in place of the folded source.
+    assert first == "# @title Google Colab only: installs course_lib there. Does nothing anywhere else."
+    assert len(source.splitlines()) <= 9
+    assert not any(line.lstrip().startswith("#") for line in rest), "no other comment (no 'stamped by ...')"
+    for word in ("raise", "Error", "COURSE_LIB_SOURCE", "stamped", "make student"):
+        assert word not in source
+    # Nothing outside the Colab branch but the imports it needs.
+    top_level = [line for line in rest if line and not line.startswith(" ")]
+    assert top_level[-1].startswith('if "google.colab" in sys.modules')
+    assert all(line.startswith("import ") for line in top_level[:-1])
+
+
+def test_the_pip_command_is_the_one_the_cell_has_always_run():
+    assert pip_command("https://github.com/o/r") == ["-m", "pip", "install", "-q", "--no-deps",
+                                                     "git+https://github.com/o/r"]
+    assert ('subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", '
+            '"git+https://github.com/o/r"], check=True)') in setup_cell_source("https://github.com/o/r")
+
+
+# --- the cell in a real IPython shell ----------------------------------------------------------------------------
+
+_IPYTHON = '''
+import importlib.util, json, subprocess, sys, types
+source, colab, log = json.loads(sys.argv[1])
+if colab:
+    sys.modules["google.colab"] = types.ModuleType("google.colab")
+real = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name == "course_lib" else real(name, *a)  # not installed
+calls = []
+subprocess.run = lambda command, **kwargs: calls.append([str(part) for part in command])
+from IPython.core.interactiveshell import InteractiveShell
+result = InteractiveShell.instance().run_cell(source, store_history=True)
+with open(log, "w") as stream:
+    json.dump({"success": result.success, "calls": calls, "executable": sys.executable}, stream)
+'''
+
+
+def _run_in_ipython(tmp_path: Path, source: str, *, colab: bool) -> tuple[dict, str, str]:
+    """Run ``source`` as a cell of an IPython shell (course_lib made not importable, subprocess.run
+    recorded, not run); returns what it recorded, and the shell's stdout and stderr."""
+    log = tmp_path / "result.json"
+    env = {**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")}
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run([sys.executable, "-c", _IPYTHON, json.dumps([source, colab, str(log)])],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(log.read_text()), done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("address", ["https://github.com/o/r", None], ids=["address", "no-address"])
+def test_outside_colab_the_cell_prints_nothing_and_raises_nothing_in_ipython(tmp_path, address):
+    pytest.importorskip("IPython")
+    recorded, out, err = _run_in_ipython(tmp_path, setup_cell_source(address), colab=False)
+    assert recorded["success"] and recorded["calls"] == []
+    assert out == "" and err == ""
+
+
+def test_on_colab_the_cell_runs_pip_then_course_lib_colab_in_ipython(tmp_path):
+    pytest.importorskip("IPython")
+    recorded, out, err = _run_in_ipython(tmp_path, setup_cell_source("https://example.org/fake-course_lib.whl"),
+                                         colab=True)
+    python = recorded["executable"]
+    assert recorded["success"] and (out, err) == ("", "")
+    assert recorded["calls"] == [[python, "-m", "pip", "install", "-q", "--no-deps",
+                                  "https://example.org/fake-course_lib.whl"],
+                                 [python, "-m", "course_lib.colab"]]
+
+
+def test_on_colab_without_an_address_the_cell_prints_the_message_and_runs_nothing_in_ipython(tmp_path):
+    pytest.importorskip("IPython")
+    recorded, out, err = _run_in_ipython(tmp_path, setup_cell_source(None), colab=True)
+    assert recorded["success"] and recorded["calls"] == []
+    assert out == NO_ADDRESS + "\n" and err == ""
 
 
 # --- running the cell in this process: what it would run ------------------------------------------------------
@@ -150,10 +239,15 @@ def test_on_colab_the_cell_installs_course_lib_alone_then_what_is_missing(monkey
                      [sys.executable, "-m", "course_lib.colab"]]
 
 
-def test_on_colab_without_an_address_the_cell_says_what_to_do(monkeypatch):
-    with pytest.raises(RuntimeError) as raised:
-        _run_cell(monkeypatch, setup_cell_source(None), colab=True, course_lib_importable=False)
-    assert str(raised.value) == NO_ADDRESS
+@pytest.mark.parametrize("colab", [True, False], ids=["colab", "elsewhere"])
+@pytest.mark.parametrize("address", ["https://github.com/o/r", "", None], ids=["address", "empty", "none"])
+def test_the_no_address_message_is_printed_on_colab_only_and_only_without_an_address(monkeypatch, capsys, colab,
+                                                                                   address):
+    calls = _run_cell(monkeypatch, setup_cell_source(address), colab=colab, course_lib_importable=False)
+    out = capsys.readouterr().out
+    assert out == (NO_ADDRESS + "\n" if colab and not address else "")
+    assert calls == ([[sys.executable, "-m", "pip", "install", "-q", "--no-deps", "git+https://github.com/o/r"],
+                      [sys.executable, "-m", "course_lib.colab"]] if colab and address else [])
     assert NO_ADDRESS.count(". ") == 0 and NO_ADDRESS.endswith("."), "one sentence"
 
 

@@ -64,12 +64,15 @@ def test_colabs_versions_are_inside_every_range_and_are_the_lower_bounds():
             assert lower == [version], f"{name}: the lower bound should be the tested Colab version {version}"
 
 
-def test_replace_source_points_the_setup_cell_elsewhere():
-    cell = tasks.replace_source(setup_cell_source("https://github.com/o/r"), "/tmp/course_lib-0.2.0-py3-none-any.whl")
-    assert "COURSE_LIB_SOURCE = '/tmp/course_lib-0.2.0-py3-none-any.whl'" in cell
-    assert "github.com/o/r" not in cell
-    with pytest.raises(ValueError, match="COURSE_LIB_SOURCE"):
-        tasks.replace_source("print('no address here')", "x")
+def test_colab_check_runs_the_committed_cell_with_another_address(monkeypatch):
+    wheel = "/tmp/course_lib-0.2.0-py3-none-any.whl"
+    cell = tasks.setup_cell_for(wheel)
+    assert cell == setup_cell_source(wheel)
+    assert f'"--no-deps", "{wheel}"], check=True)' in cell
+    # A committed cell that `make student` would not stamp: colab-check says so rather than test another cell.
+    monkeypatch.setattr(tasks, "setup_cell_source", lambda: "print('an old cell')")
+    with pytest.raises(SystemExit, match="make student"):
+        tasks.setup_cell_for(wheel)
 
 
 def test_locked_version_reads_the_lock():

@@ -4,7 +4,9 @@ The course's source address is written once, as ``Source`` under ``[project.urls
 pyproject.toml. ``make student`` (``python -m course_lib.grading.generate``) stamps it into the
 first cell of every solution and student notebook and into the README's badges.
 
-The cell does nothing outside Colab. On Colab, when ``course_lib`` is not importable, it runs
+The cell does nothing outside Colab, and says so in its first line, which is all a student sees of it:
+Colab shows that line as the title of a form (``cellView: form``) and JupyterLab shows it in place of
+the folded source (``jupyter.source_hidden``). On Colab, when ``course_lib`` is not importable, it runs
 ``pip install --no-deps <address>`` (course_lib alone: Colab's torch, TensorFlow, Keras, numpy,
 pandas and Jupyter packages are never touched), then ``python -m course_lib.colab``, which
 installs only the requirements that are missing, under constraints that pin every installed
@@ -13,23 +15,32 @@ distribution (see course_lib/colab.py for why this rather than a plain install).
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
-__all__ = ["SETUP_CELL_ID", "course_address", "install_spec", "setup_cell_source", "stamp_setup_cell",
-           "colab_badges", "stamp_readme", "KERNELSPEC"]
+__all__ = ["SETUP_CELL_ID", "SETUP_CELL_METADATA", "course_address", "install_spec", "pip_command",
+           "setup_cell_source", "stamp_setup_cell", "colab_badges", "stamp_readme", "KERNELSPEC"]
 
 SETUP_CELL_ID = "colab-setup"
-SOURCE_LINE = "COURSE_LIB_SOURCE = "
+# The first line: Colab shows it as the cell's title (the code folded away, `cellView: form`);
+# JupyterLab shows it in place of the folded source (`jupyter.source_hidden`).
+TITLE = "# @title Google Colab only: installs course_lib there. Does nothing anywhere else."
+# Folded in JupyterLab and shown as a form (its title only) on Colab; the tag marks it for nbgrader and tools.
+SETUP_CELL_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}, "tags": [SETUP_CELL_ID]}
 # `python3` is the kernel Colab runs (no "unknown runtime" warning). Elsewhere Jupyter resolves it
 # to the environment it runs from: .venv under `make lab`, the current interpreter under nbval
 # (--nbval-current-env) and under grading (course-grade runs nbgrader from the course venv).
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-NO_ADDRESS = ("No course address is set: ask your instructor for it (a GitHub page, or a wheel or folder you "
-              "uploaded), put it between the quotes of COURSE_LIB_SOURCE above and run this cell again.")
+# Printed on Colab, only by a cell stamped while pyproject.toml had no address.
+NO_ADDRESS = ("course_lib is not installed and this copy of the notebook has no address to install it from "
+              "(the course's pyproject.toml sets none): ask your instructor for the course's Colab link.")
 _BADGES = re.compile(r"(<!-- colab-badges:start -->\n)(.*?)(<!-- colab-badges:end -->)", re.DOTALL)
 _GITHUB = re.compile(r"^https?://github\.com/(?P<owner>[^/\s]+)/(?P<repo>[^/\s]+?)(?:\.git)?/?$")
 
@@ -53,28 +64,36 @@ def install_spec(address: str | None) -> str:
     return address  # a local folder or file
 
 
+def pip_command(address: str | None) -> list[str]:
+    """The setup cell's first command, after ``sys.executable``: course_lib alone (``--no-deps``)."""
+    return ["-m", "pip", "install", "-q", "--no-deps", install_spec(address)]
+
+
 def setup_cell_source(address: str | None) -> str:
-    spec = install_spec(address)
+    """The cell: on Colab, when course_lib is not importable, ``pip install --no-deps <address>`` then
+    ``python -m course_lib.colab`` (only the missing requirements); elsewhere nothing. Without an
+    address it prints NO_ADDRESS on Colab instead."""
+    condition = 'if "google.colab" in sys.modules and importlib.util.find_spec("course_lib") is None:'
+    if not install_spec(address):
+        return "\n".join([TITLE, "import importlib.util", "import sys", "", condition, f"    print({NO_ADDRESS!r})"])
+    pip = ", ".join(["sys.executable", *(json.dumps(part) for part in pip_command(address))])
     return "\n".join([
-        "# Setup for Google Colab: installs course_lib there when it is missing. Does nothing anywhere else.",
+        TITLE,
         "import importlib.util",
         "import subprocess",
         "import sys",
         "",
-        f"{SOURCE_LINE}{spec!r}  # from pyproject.toml, stamped by `make student`",
-        'if "google.colab" in sys.modules and importlib.util.find_spec("course_lib") is None:',
-        "    if not COURSE_LIB_SOURCE:",
-        f"        raise RuntimeError({NO_ADDRESS!r})",
-        "    # course_lib alone (--no-deps), then only its missing requirements: Colab's torch, TensorFlow,",
-        "    # Keras, numpy, pandas and Jupyter packages stay as they are.",
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", COURSE_LIB_SOURCE], check=True)',
-        '    subprocess.run([sys.executable, "-m", "course_lib.colab"], check=True)',
+        condition,
+        f"    subprocess.run([{pip}], check=True)",
+        '    subprocess.run([sys.executable, "-m", "course_lib.colab"], check=True)  # only what Colab lacks',
         "    importlib.invalidate_caches()",
     ])
 
 
 def stamp_setup_cell(notebook: nbformat.NotebookNode, address: str | None) -> nbformat.NotebookNode:
     """``notebook`` (modified in place) with the setup cell first and the ``python3`` kernelspec."""
+    import nbformat  # here, not at the top: tasks.py's colab-check imports this module without nbformat
+
     source = setup_cell_source(address)
     cells = notebook.cells
     if cells and cells[0].get("id") == SETUP_CELL_ID:
@@ -90,7 +109,7 @@ def stamp_setup_cell(notebook: nbformat.NotebookNode, address: str | None) -> nb
     # Never graded, never part of an exercise: no nbgrader metadata. The timestamps that executing
     # the notebook records stay, so stamping an executed solution changes nothing.
     kept = {"execution": cell.metadata["execution"]} if "execution" in cell.metadata else {}
-    cell.metadata = nbformat.NotebookNode({**kept, "tags": ["colab-setup"]})
+    cell.metadata = nbformat.from_dict({**kept, **copy.deepcopy(SETUP_CELL_METADATA)})
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     notebook.nbformat_minor = max(notebook.get("nbformat_minor", 5), 5)  # cell ids
     return notebook

@@ -35,7 +35,8 @@ from course_lib.grading.colab_cell import KERNELSPEC, course_address, stamp_read
 # Notebook-level metadata kept in the student copy; everything else (widgets state, execution
 # timestamps, editor settings) is dropped so the file only changes when the content does.
 _KEPT_NOTEBOOK_METADATA = ("kernelspec", "language_info", "course")  # course: quick_parameters
-_KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable")
+# jupyter (source_hidden) and cellView (Colab's form view): the setup cell stays folded in the student copy.
+_KEPT_CELL_METADATA = ("nbgrader", "tags", "deletable", "editable", "jupyter", "cellView")
 
 
 def _language_info(solution: nbformat.NotebookNode) -> dict:
