@@ -15,6 +15,8 @@
 #   make colab-check  Python 3.13 with Google Colab's versions: install as the setup cell does, run the tests
 #   make lock    regenerate requirements-lock.txt from pyproject.toml (pip-compile)
 # TORCH_CPU=1 (Linux): install PyTorch's CPU build from PyTorch's own index instead of PyPI's CUDA build.
+#   The same variable works without make (`TORCH_CPU=1 python3 tasks.py lab`); COURSE_TORCH_CPU=1 is an older
+#   name tasks.py still accepts. TORCH_CPU=0 or empty means PyPI's build.
 
 PYTHON ?= python3
 TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)

@@ -17,9 +17,11 @@
     python tasks.py install        only the install step
 
 The Makefile calls this script (`make lab` is `python3 tasks.py lab`), so there is one implementation.
-Needs only Python 3.11 or newer; it creates `.venv` itself. On Linux, `--torch-cpu` (or
-COURSE_TORCH_CPU=1) installs the CPU build of PyTorch from PyTorch's own package index instead of
-PyPI's CUDA build. Use it with the first install, or add `--reinstall`.
+Needs only Python 3.11 or newer; it creates `.venv` itself. On Linux, `--torch-cpu` or TORCH_CPU=1 in
+the environment (the variable `make` reads too: `TORCH_CPU=1 make lab` and `TORCH_CPU=1 python3
+tasks.py lab` do the same; COURSE_TORCH_CPU=1 is accepted as well) installs the CPU build of PyTorch
+from PyTorch's own package index instead of PyPI's CUDA build. Use it with the first install, or add
+`--reinstall`.
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ LOCK_CONSTRAINTS = ROOT / "requirements-lock.in"
 COLAB_VERSIONS = ROOT / "requirements-colab.txt"
 VENV = Path(os.environ.get("VENV", ROOT / ".venv"))
 COLAB_VENV = Path(os.environ.get("COLAB_VENV", ROOT / ".venv-colab"))
-KERNEL_NAME, KERNEL_DISPLAY = "course-recsys", "Python (course-recsys)"
+# The kernelspec earlier installs registered in .venv beside ipykernel's own `python3`: the same
+# interpreter twice in JupyterLab's Launcher. The notebooks ask for `python3`; install removes it.
+STALE_KERNEL = "course-recsys"
+# TORCH_CPU is the name the Makefile and README use; COURSE_TORCH_CPU, tasks.py's earlier name, still works.
+TORCH_CPU_VARIABLES = ("TORCH_CPU", "COURSE_TORCH_CPU")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PYTEST_NOTEBOOK_ARGS = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600"]
 LINT_PATHS = ["course_lib", "tests", "bench", "solutions", "notebooks", "tasks.py"]
@@ -78,18 +84,30 @@ def locked_version(name: str) -> str:
 
 
 def wants_torch_cpu(flag: bool) -> bool:
-    chosen = flag or os.environ.get("COURSE_TORCH_CPU", "") not in ("", "0")
+    """``--torch-cpu``, or TORCH_CPU (or COURSE_TORCH_CPU) set to anything but empty or 0, as `make` reads it."""
+    chosen = flag or any(os.environ.get(name, "") not in ("", "0") for name in TORCH_CPU_VARIABLES)
     if chosen and not sys.platform.startswith("linux"):
         print("--torch-cpu only matters on Linux (PyPI's macOS and Windows wheels of PyTorch are already CPU builds).")
         return False
     return chosen
 
 
+def remove_stale_kernel(venv: Path) -> None:
+    """Remove the ``course-recsys`` kernelspec an earlier install registered in ``venv``: JupyterLab's
+    Launcher then shows one kernel for the course, ``python3`` (ipykernel's own, this same venv)."""
+    stale = venv / "share" / "jupyter" / "kernels" / STALE_KERNEL
+    if stale.is_dir():
+        shutil.rmtree(stale)
+        print(f"Removed the kernel {STALE_KERNEL!r} of an earlier install: the notebooks use `python3`, the same .venv.")
+
+
 def install(torch_cpu: bool = False, reinstall: bool = False) -> Path:
-    """Create .venv, install the locked versions and the course package, register the kernel.
+    """Create .venv, install the locked versions and the course package (Jupyter's `python3` kernel,
+    which ipykernel installs, is this venv when JupyterLab runs from it).
 
     Skipped when the lock, pyproject.toml and the options are those of the last install."""
     python = venv_python(VENV)
+    remove_stale_kernel(VENV)
     stamp = VENV / ".installed"
     fingerprint = _fingerprint(torch_cpu)
     if not reinstall and python.exists() and stamp.exists() and stamp.read_text().strip() == fingerprint:
@@ -106,8 +124,6 @@ def install(torch_cpu: bool = False, reinstall: bool = False) -> Path:
     run([python, "-m", "pip", "install", "--quiet", "-r", LOCK])
     # The course package itself, editable and without dependencies: the lock already holds them all.
     run([python, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT])
-    run([python, "-m", "ipykernel", "install", "--sys-prefix", "--name", KERNEL_NAME, "--display-name", KERNEL_DISPLAY],
-        stdout=subprocess.DEVNULL)
     stamp.write_text(fingerprint + "\n")
     return python
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -73,6 +75,67 @@ def test_colab_check_runs_the_committed_cell_with_another_address(monkeypatch):
     monkeypatch.setattr(tasks, "setup_cell_source", lambda: "print('an old cell')")
     with pytest.raises(SystemExit, match="make student"):
         tasks.setup_cell_for(wheel)
+
+
+@pytest.mark.parametrize("environment, flag, chosen", [
+    ({}, False, False),
+    ({}, True, True),
+    ({"TORCH_CPU": "1"}, False, True),          # the name the Makefile and README use
+    ({"COURSE_TORCH_CPU": "1"}, False, True),   # tasks.py's earlier name, still accepted
+    ({"TORCH_CPU": "0"}, False, False),          # as make reads it: 0 or empty is off
+    ({"TORCH_CPU": ""}, False, False),
+    ({"COURSE_TORCH_CPU": "0"}, False, False),
+    ({"TORCH_CPU": "yes"}, False, True),
+])
+def test_wants_torch_cpu_reads_the_makefiles_variable_and_the_old_name(monkeypatch, environment, flag, chosen):
+    for name in tasks.TORCH_CPU_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert tasks.wants_torch_cpu(flag) is chosen
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert tasks.wants_torch_cpu(flag) is False
+
+
+def test_torch_cpu_in_the_environment_reaches_install_without_make(monkeypatch):
+    # `TORCH_CPU=1 python3 tasks.py lab` used to install PyPI's CUDA build: tasks.py read only COURSE_TORCH_CPU.
+    chosen = []
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("COURSE_TORCH_CPU", raising=False)
+    monkeypatch.setenv("TORCH_CPU", "1")
+    monkeypatch.setattr(tasks, "install", lambda torch_cpu, reinstall: chosen.append(torch_cpu) or Path(sys.executable))
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: None)
+    tasks.main(["lint"])
+    assert chosen == [True]
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make here")
+@pytest.mark.parametrize("value, flag", [("1", True), ("0", False), ("", False)])
+def test_make_reads_the_same_variable(value, flag):
+    env = {k: v for k, v in os.environ.items() if k not in tasks.TORCH_CPU_VARIABLES}
+    out = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**env, "TORCH_CPU": value}).stdout
+    assert ("--torch-cpu" in out) is flag, out
+
+
+def test_install_registers_no_second_kernel_and_removes_the_old_one(monkeypatch, tmp_path):
+    venv = tmp_path / "venv"
+    stale = venv / "share" / "jupyter" / "kernels" / "course-recsys"
+    stale.mkdir(parents=True)
+    (stale / "kernel.json").write_text("{}")
+    python3 = venv / "share" / "jupyter" / "kernels" / "python3"
+    python3.mkdir()
+    ran = []
+    monkeypatch.setattr(tasks, "VENV", venv)
+    monkeypatch.setattr(tasks, "run", lambda command, **kwargs: ran.append([str(c) for c in command]))
+    monkeypatch.setattr(tasks, "venv_python", lambda v: v / "bin" / "python")
+    (venv / "bin").mkdir()
+    (venv / "bin" / "python").write_text("")
+    tasks.install()
+    assert not stale.exists() and python3.is_dir()
+    assert ran and not any("ipykernel" in command for command in ran)
+    assert (venv / ".installed").exists()
 
 
 def test_locked_version_reads_the_lock():
