@@ -24,8 +24,9 @@ from typing import Any
 
 from course_lib.checks._common import ExerciseHint, _global_states, _set_global_states
 from course_lib.checks._display import assert_passed, run_check
+from course_lib.checks._references import yours_or_reference
 
-__all__ = ["ExerciseHint", "assert_passed"]
+__all__ = ["ExerciseHint", "assert_passed", "yours_or_reference"]
 
 
 def _keeps_random_state(check: Callable) -> Callable:
