@@ -94,7 +94,7 @@ def check_triplet_sampler(sample: Callable[[Any, int, np.random.Generator], Any]
     """Check a student's vectorized ``sample(matrix, n_samples, rng) -> (users, positives, negatives)``:
     a positive is a uniformly drawn interaction (row, column) of the CSR ``matrix``; a negative is
     uniform among the items that user has not interacted with."""
-    name = "sample_triplets"
+    name = "vectorized_triplets"
     matrix = _test_matrix()
     n_samples = 30_000
     inputs = f"a 3 x 60 CSR matrix with 54 interactions, n_samples={n_samples}"

@@ -182,7 +182,7 @@ def check_popularity(recommender_class: type) -> None:
     """Check a student's popularity recommender: ``fit(train)`` returns self, ``score(user_ids)``
     gives an (len(user_ids), n_items) array whose every row counts the distinct training users of
     each item."""
-    name = "popularity recommender"
+    name = "MostPopular"
     train = _tiny_train()
     expected = np.array([2, 3, 2, 0, 3, 0], dtype=float)  # distinct users per item
     model = _call(name, recommender_class, what="MostPopular()", inputs="no arguments")

@@ -178,7 +178,7 @@ def check_top_k_challenge(model_class: type, train: Any, test: Any, references: 
     ``score(user_ids)`` (-> (len(user_ids), n_items) scores). Fits it, evaluates NDCG@10 on ``test``
     (the notebook's protocol) within ``max_seconds``, prints it beside ItemKNN's and the reference
     models' and returns it. Fails only when the interface is not met or time runs out."""
-    name = "top-k challenge"
+    name = "TopKModel"
     ndcg, seconds = _top_k_ndcg(name, model_class, train, test, max_seconds)
     baseline = _item_knn_ndcg(train, test)
     lines = [f"{name}: your model's NDCG@10 is {ndcg:.4f} (fit and score in {seconds:.1f} s); "
@@ -199,7 +199,7 @@ def top_k_challenge_model_ndcg(model_class: type, data: Any, seed: int, max_seco
     import course_lib
 
     train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    return _top_k_ndcg("top-k challenge", model_class, train, test, max_seconds)[0]
+    return _top_k_ndcg("TopKModel", model_class, train, test, max_seconds)[0]
 
 
 def top_k_challenge_ndcg(model_class: type, data: Any, seed: int,
@@ -209,5 +209,5 @@ def top_k_challenge_ndcg(model_class: type, data: Any, seed: int,
     import course_lib
 
     train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)
-    ndcg, _ = _top_k_ndcg("top-k challenge", model_class, train, test, max_seconds)
+    ndcg, _ = _top_k_ndcg("TopKModel", model_class, train, test, max_seconds)
     return ndcg, _item_knn_ndcg(train, test)

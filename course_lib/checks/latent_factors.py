@@ -53,7 +53,7 @@ def check_latent_factor_net(network_class: type) -> None:
     ``forward(user_ids, item_ids)`` returns ``mu + b_u + b_i + p_u . q_i`` of shape (B,)."""
     import torch
 
-    name = "latent factor network"
+    name = "LatentFactorNet"
     n_users, n_items, dim, mean = 7, 5, 3, 3.5
     torch.manual_seed(0)
     network = _build(name, network_class, n_users, n_items, dim, mean)
@@ -193,7 +193,7 @@ def check_rmse_training(train_function: Callable) -> None:
     the history holds the RMSE of the whole sets after each epoch."""
     import torch
 
-    name = "training loop"
+    name = "train_rating_network"
     epochs, batch_size = 6, 64
     network, spy, history, train, test = _train_with_spy(name, train_function, 0, epochs, batch_size)
     if not isinstance(history, dict) or not {"train_rmse", "test_rmse"} <= set(history):

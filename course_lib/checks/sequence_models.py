@@ -35,7 +35,7 @@ def check_mean_pooling_net(network_class: type) -> None:
     the next item from the mean of the embeddings of the real items."""
     import torch
 
-    name = "mean pooling network"
+    name = "MeanPoolingNet"
     n_items, dim = 6, 4
     torch.manual_seed(0)
     network = _run(name, network_class, n_items, dim, what="MeanPoolingNet(n_items, embedding_dim)")
@@ -114,7 +114,7 @@ def check_causal_attention(attention: Callable) -> None:
     attention in which position i attends only to positions j <= i."""
     import torch
 
-    name = "causal attention"
+    name = "causal_attention"
     generator = torch.Generator().manual_seed(0)
     queries, keys, values = (torch.randn(2, 5, 4, generator=generator) for _ in range(3))
     with torch.no_grad():
@@ -220,7 +220,7 @@ def check_next_item_challenge(model_class: type, train: Any, test: Any, referenc
     ``score(inputs)`` ((N, L) padded sequences -> (N, n_items) scores). Fits it, scores the test
     sequences within ``max_seconds``, prints its MRR beside the reference models' and the
     thresholds, and returns the MRR. Fails only when the interface is not met or time runs out."""
-    name = "next-item challenge"
+    name = "NextItemModel"
     mrr, seconds = _challenge_mrr(name, model_class, train, test, max_seconds)
     low, high = CHALLENGE_THRESHOLDS
     lines = [f"{name}: your model's MRR on the test sequences is {mrr:.4f} (fit and score in {seconds:.1f} s)."]
@@ -241,4 +241,4 @@ def next_item_challenge_mrr(model_class: type, data: Any, seed: int, max_length:
     from course_lib import sequences
 
     train, test = sequences.sequence_split(data, max_length=max_length, test_fraction=0.2, seed=seed)
-    return _challenge_mrr("next-item challenge", model_class, train, test, max_seconds)[0]
+    return _challenge_mrr("NextItemModel", model_class, train, test, max_seconds)[0]
