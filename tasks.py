@@ -51,8 +51,9 @@ TORCH_CPU_VARIABLES = ("TORCH_CPU", "COURSE_TORCH_CPU")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PYTEST_NOTEBOOK_ARGS = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600"]
 LINT_PATHS = ["course_lib", "tests", "bench", "solutions", "notebooks", "tasks.py"]
-# The tests of `colab-check`: everything but what needs the grading tools (nbgrader is not on Colab).
-COLAB_TEST_ARGS = ["tests", "--ignore=tests/grading", "--ignore=tests/test_notebooks.py"]
+# The tests of `colab-check`: everything but what needs the grading tools (nbgrader is not on Colab) and the
+# browser (Playwright and Chromium are not on Colab).
+COLAB_TEST_ARGS = ["tests", "--ignore=tests/grading", "--ignore=tests/test_notebooks.py", "--ignore=tests/browser"]
 
 
 def venv_python(venv: Path) -> Path:

@@ -48,7 +48,7 @@ PLUMBING = [
     (r"\bgit\b|\bcommit(?:s|ted)?\b(?!\s+to\b)", "the repository's history"),
     (r"\bparity (?:tests?|suite)\b|\bthe tests\b", "the test suite"),
     (r"bench/|SEEDS\.md", "the maintainers' benchmarks: give the figure or the experiment to run instead"),
-    (r"\bissue \d+\b", "the issue tracker"),
+    (r"\bissue (?:\d+|target)\b", "the issue tracker"),
 ]
 
 
@@ -110,6 +110,21 @@ def test_text_shows_students_no_maintainers_plumbing(path):
             for match in re.finditer(pattern, source):
                 line = source[source.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0]
                 problems.append(f"cell {cell_id}: {match.group()!r} ({why}) in: {line.strip()}")
+    assert not problems, f"{_short(path)} speaks to maintainers, not students:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=_short)
+def test_student_code_cells_show_no_maintainers_plumbing(path):
+    """The code a student reads (comments included; the hidden tests are not in their copy)."""
+    problems = []
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        for pattern, why in PLUMBING:
+            for match in re.finditer(pattern, source):
+                line = source[source.rfind("\n", 0, match.start()) + 1:].split("\n", 1)[0]
+                problems.append(f"cell {index}: {match.group()!r} ({why}) in: {line.strip()}")
     assert not problems, f"{_short(path)} speaks to maintainers, not students:\n" + "\n".join(problems)
 
 
