@@ -24,6 +24,22 @@ def _answer(body):
     return notebook
 
 
+def _patched_first(notebook, source):
+    notebook = nbformat.from_dict(notebook)
+    notebook.cells.insert(2, nbformat.v4.new_code_cell(source))
+    return notebook
+
+
+# a stub whose earlier cell switches the grading line off in every way a cell can reach it
+PATCHES = """
+import course_lib.checks, course_lib.checks._display as display
+course_lib.checks.assert_passed = lambda: None
+display.assert_passed = lambda: None
+display.in_kernel = lambda: False
+display._OUTCOMES = []
+checks.assert_passed = lambda: None
+"""
+
 SUBMISSIONS = {
     "right": _answer(CHECKED_SOLUTION),
     "stub": student_version(checked_notebook()),
@@ -34,6 +50,7 @@ SUBMISSIONS = {
     # a NotImplementedError from a call inside the answer is a mistake, not an unsolved exercise
     "library": _answer("    import fractions\n    return fractions.Fraction(1, 2) @ 3"),
 }
+SUBMISSIONS["patched"] = _patched_first(SUBMISSIONS["stub"], PATCHES)
 
 
 def _run(notebook):
@@ -82,7 +99,7 @@ def test_grading_gives_zero_for_what_the_check_shows_as_failed(tmp_path):
                               student_timeout=300, show_progress=False, course_dir=tmp_path / "course", workers=2,
                               feedback=False).set_index("student")
     assert table.loc["right", "total"] == 2, table.loc["right", "reason"]
-    for student in ("stub", "precision", "crash", "library"):
+    for student in ("stub", "precision", "crash", "library", "patched"):
         assert table.loc[student, "total"] == 0, (student, table.loc[student, "reason"])
     assert "not done" in table.loc["stub", "reason"]
     assert "that is precision" in table.loc["precision", "reason"]
