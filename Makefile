@@ -7,6 +7,8 @@
 #   make student regenerate notebooks/ from solutions/ and stamp the Colab address of pyproject.toml
 #   make freeze  recompute the hidden tests' expected values from the library (course_lib.grading.frozen), then make student
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
+#   make browser-test  the student notebooks in JupyterLab in headless Chromium (tests/browser, a few minutes;
+#                installs Debian's Chromium with apt-get when missing); COURSE_BROWSER_REQUIRED=1: no browser fails
 #   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb (or an LMS .zip) with nbgrader into grades.csv
 #                [OUT=dir] [WORKERS=n] [FORCE=1]
 #   make course  nbgrader's course directory course/: sources from solutions/, generate_assignment for each
@@ -21,7 +23,7 @@
 PYTHON ?= python3
 TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)
 
-.PHONY: freeze course instructor-lab install lab test unit lint student check-notebooks grade bench colab-check lock clean
+.PHONY: freeze course instructor-lab install lab test unit lint student check-notebooks browser-test grade bench colab-check lock clean
 
 install:
 	$(TASKS) install
@@ -43,6 +45,9 @@ student:
 
 check-notebooks:
 	$(TASKS) check-notebooks
+
+browser-test:
+	$(TASKS) browser-test
 
 freeze:
 	$(TASKS) freeze

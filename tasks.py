@@ -8,6 +8,8 @@
     python tasks.py student        regenerate notebooks/ from solutions/ and stamp the Colab address
     python tasks.py freeze         the hidden tests' expected values recomputed from the library, then student
     python tasks.py check-notebooks
+    python tasks.py browser-test   the student notebooks in JupyterLab in headless Chromium (tests/browser; installs
+                                   Debian's Chromium with apt-get when there is none)
     python tasks.py grade DIR|DOWNLOAD.zip [--out OUT] [--workers N] [--force] ...  (course-grade's options)
     python tasks.py course         copy solutions/ into nbgrader's course directory course/, generate_assignment each
     python tasks.py instructor-lab JupyterLab on course/ with nbgrader's formgrader and create-assignment tools
@@ -51,6 +53,8 @@ TORCH_CPU_VARIABLES = ("TORCH_CPU", "COURSE_TORCH_CPU")
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PYTEST_NOTEBOOK_ARGS = ["--nbval-lax", "--nbval-current-env", "--nbval-cell-timeout=600"]
 LINT_PATHS = ["course_lib", "tests", "bench", "solutions", "notebooks", "tasks.py"]
+# JupyterLab driven in Chromium: `browser-test` runs them, `test` and `unit` leave them out (they need a browser).
+BROWSER_TESTS = "tests/browser"
 # The tests of `colab-check`: everything but what needs the grading tools (nbgrader is not on Colab) and the
 # browser (Playwright and Chromium are not on Colab).
 COLAB_TEST_ARGS = ["tests", "--ignore=tests/grading", "--ignore=tests/test_notebooks.py", "--ignore=tests/browser"]
@@ -163,8 +167,45 @@ def lab(python: Path, folder: str = "notebooks", instructor: bool = False) -> No
 def test(python: Path, pytest_args: list[str]) -> None:
     lint(python)
     # Unit tests and the notebooks in one pytest run, so the closing line counts everything.
-    run([python, "-m", "pytest", "tests", "solutions", *PYTEST_NOTEBOOK_ARGS, "-p", "no:cacheprovider", "-q", "-rs",
-         *pytest_args], cwd=ROOT, env=_env())
+    run([python, "-m", "pytest", "tests", "solutions", *PYTEST_NOTEBOOK_ARGS, f"--ignore={BROWSER_TESTS}", "-p",
+         "no:cacheprovider", "-q", "-rs", *pytest_args], cwd=ROOT, env=_env())
+
+
+def chromium() -> str | None:
+    return os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium for the browser tests (Playwright's own browser download is not used): installed
+    with apt-get, as root or through sudo, when there is none. Elsewhere it says what to do; the tests
+    then skip, or fail where COURSE_BROWSER_REQUIRED=1 (CI)."""
+    if chromium():
+        return
+    apt = shutil.which("apt-get")
+    root = hasattr(os, "getuid") and os.getuid() == 0
+    sudo = [] if root else (["sudo"] if shutil.which("sudo") else None)
+    if not sys.platform.startswith("linux") or apt is None or sudo is None:
+        print("No Chromium found: install it (Debian/Ubuntu: apt-get install chromium) or set COURSE_CHROMIUM to "
+              "a Chromium or Chrome executable.", flush=True)
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in ([*sudo, apt, "update", "-qq"], [*sudo, apt, "install", "-y", "-qq", "chromium"]):
+        print(f"+ {' '.join(command)}", flush=True)
+        if subprocess.run(command, env=env).returncode != 0:
+            print("Installing Chromium failed; the browser tests will say so.", flush=True)
+            return
+
+
+def browser_test(python: Path, pytest_args: list[str]) -> None:
+    import time
+
+    ensure_chromium()
+    started = time.perf_counter()
+    try:
+        run([python, "-m", "pytest", BROWSER_TESTS, "-p", "no:cacheprovider", "-q", "-rs", "--durations=0",
+             *pytest_args], cwd=ROOT, env=_env())
+    finally:
+        print(f"browser-test took {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def lock() -> None:
@@ -296,7 +337,8 @@ def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["install", "lab", "test", "unit", "lint", "student", "check-notebooks", "grade",
-                                         "bench", "colab-check", "lock", "course", "instructor-lab", "freeze"])
+                                         "bench", "colab-check", "lock", "course", "instructor-lab", "freeze",
+                                         "browser-test"])
     parser.add_argument("--torch-cpu", action="store_true", help="Linux: PyTorch's CPU build (PyTorch's index)")
     parser.add_argument("--reinstall", action="store_true", help="install again even if nothing changed")
     parser.add_argument("--dataset", help="bench: the data set (default ml-100k)")
@@ -305,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="colab-check: reuse .venv-colab as it is")
     parser.add_argument("--with", dest="extra_wheels", action="append", default=[],
                         help="colab-check: also install this requirement with Colab's versions (e.g. torch==2.11.0)")
-    parser.add_argument("rest", nargs="*", help="grade: the submissions folder; test/unit: extra pytest arguments")
+    parser.add_argument("rest", nargs="*", help="grade: the submissions folder; test/unit/browser-test: extra pytest arguments")
     arguments, unknown = parser.parse_known_args(argv)
     rest = arguments.rest + unknown
     task = arguments.task
@@ -328,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     elif task == "test":
         test(python, rest)
     elif task == "unit":
-        run([python, "-m", "pytest", "tests", "-q", "-rs", *rest], cwd=ROOT, env=_env())
+        run([python, "-m", "pytest", "tests", f"--ignore={BROWSER_TESTS}", "-q", "-rs", *rest], cwd=ROOT, env=_env())
+    elif task == "browser-test":
+        browser_test(python, rest)
     elif task == "student":
         run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
     elif task == "freeze":   # the hidden tests' expected values from the library, then the student notebooks
