@@ -19,6 +19,7 @@ from course_lib.checks._common import (
     _expect_tensor,
     _fail,
 )
+from course_lib.checks._references import _train_one_epoch as _reference_epoch
 
 __all__ = ["check_training_loop", "check_neumf_network", "check_negative_sampler"]
 
@@ -39,18 +40,6 @@ def _loop_setup(seed: int = 0) -> tuple[Any, Any, Any, Any]:
     model = SpyNetwork(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)))
     model.eval()  # handed over in evaluation mode, as after an evaluation: the loop must switch back
     return model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.5)
-
-
-def _reference_epoch(model: Any, loader: Any, loss_fn: Any, optimizer: Any) -> float:
-    model.train()
-    losses = []
-    for inputs, targets in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return float(np.mean(losses))
 
 
 def _parameters(model: Any) -> np.ndarray:
