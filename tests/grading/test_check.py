@@ -62,14 +62,23 @@ def test_missing_and_extra_student_notebooks(course):
 
 
 @pytest.mark.notebook
-def test_student_execution_allows_only_not_implemented_error(course, tmp_path):
-    _, notebooks = course
-    executed = execute_student_notebook(notebooks / "99_tiny.ipynb", timeout=60)
-    names = {o.ename for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"}
-    assert names == {"NotImplementedError"}
+def test_student_execution_must_reach_the_end_without_an_error(course, tmp_path):
+    """A student notebook runs to its last cell: a check shows "not done yet" for a stub, while a test
+    cell that raises (a bare assert on a stub, a broken cell) stops the run and fails it."""
     from nbclient.exceptions import CellExecutionError
 
-    broken = nbformat.read(notebooks / "99_tiny.ipynb", as_version=4)
+    from course_lib.grading.check import check_outcomes
+    from course_lib.grading.generate import student_version
+    from tests.grading.notebook_factory import checked_notebook
+
+    nbformat.write(student_version(checked_notebook()), tmp_path / "checked.ipynb")
+    executed = execute_student_notebook(tmp_path / "checked.ipynb", timeout=60)
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [status for _, status, _ in check_outcomes(executed)] == ["not-done"]
+    _, notebooks = course
+    with pytest.raises(CellExecutionError, match="NotImplementedError"):
+        execute_student_notebook(notebooks / "99_tiny.ipynb", timeout=60)   # its test cells assert directly
+    broken = nbformat.read(tmp_path / "checked.ipynb", as_version=4)
     broken.cells.insert(1, nbformat.v4.new_code_cell("1 / 0"))
     nbformat.write(broken, tmp_path / "broken.ipynb")
     with pytest.raises(CellExecutionError, match="ZeroDivisionError"):
