@@ -21,7 +21,7 @@ def test_outside_a_kernel_it_is_tqdms_text_bar():
 
 @pytest.mark.notebook
 def test_in_a_kernel_the_bar_is_static_html_with_its_final_state_saved():
-    from nbclient import NotebookClient
+    NotebookClient = pytest.importorskip("nbclient").NotebookClient  # noqa: N806 - the class, imported here
 
     notebook = new_notebook(cells=[
         new_code_cell("import time\nfrom course_lib.base import progress\n"

@@ -85,7 +85,10 @@ def _extra_arguments(check: str) -> tuple:
                          ids=[f"{e[0][:2]}-{e[2]}" for e in EXERCISES])
 def test_the_hint_names_the_exercise(notebook, check, name, is_class, defined):
     stub, extra = _stub(name, is_class), _extra_arguments(check)
-    message = hint_of(check, stub) if not extra else _hint_with(check, stub, extra)
+    try:
+        message = hint_of(check, stub) if not extra else _hint_with(check, stub, extra)
+    except ModuleNotFoundError as missing:   # a PyTorch exercise where torch is not installed (colab-check)
+        pytest.skip(f"{check} needs {missing.name}")
     assert message is not None, f"{check} accepted a stub that raises"
     assert message.startswith(f"{name}: "), (f"{notebook} asks for {name}, but {check} says: {message[:120]}")
 
