@@ -21,17 +21,23 @@ from typing import Any
 
 from tqdm.std import tqdm as _text_tqdm
 
-__all__ = ["progress_bar", "NotebookBar"]
+__all__ = ["progress_bar", "NotebookBar", "in_kernel", "ipython_shell"]
 
 
-def _in_kernel() -> bool:
+def ipython_shell() -> Any:
+    """The running IPython shell, or None (IPython is not imported unless something already did)."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
-        return False
+        return None
     try:
-        shell = ipython.get_ipython()
-    except Exception:  # noqa: BLE001 - no usable shell: not in a kernel
-        return False
+        return ipython.get_ipython()
+    except Exception:  # noqa: BLE001 - no usable shell means: none
+        return None
+
+
+def in_kernel() -> bool:
+    """True in a Jupyter kernel (a shell with a kernel behind it: JupyterLab, Colab, nbclient)."""
+    shell = ipython_shell()
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
@@ -66,5 +72,5 @@ class NotebookBar(_text_tqdm):
 def progress_bar(iterable: Iterable | None = None, description: str = "", total: int | None = None,
                  **kwargs: Any) -> Any:
     """A tqdm bar: static HTML in a notebook, text on stderr elsewhere."""
-    bar = NotebookBar if _in_kernel() else _text_tqdm
+    bar = NotebookBar if in_kernel() else _text_tqdm
     return bar(iterable, desc=description, total=total, **kwargs)

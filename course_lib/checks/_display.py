@@ -24,13 +24,14 @@ import html
 import io
 import linecache
 import re
-import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from course_lib.checks._common import ExerciseHint
+from course_lib.progress import in_kernel
+from course_lib.progress import ipython_shell as _shell
 
 __all__ = ["CheckOutcome", "assert_passed", "in_kernel", "run_check", "render_text", "render_html"]
 
@@ -59,22 +60,6 @@ class CheckOutcome:
 
 # Outcomes of the checks run in this process, with the cell (IPython execution count) they ran in.
 _OUTCOMES: list[CheckOutcome] = []
-
-
-def _shell() -> Any:
-    ipython = sys.modules.get("IPython")
-    if ipython is None:
-        return None
-    try:
-        return ipython.get_ipython()
-    except Exception:  # noqa: BLE001 - no usable shell means: not in a kernel
-        return None
-
-
-def in_kernel() -> bool:
-    """True in a Jupyter kernel (a shell with a kernel behind it: JupyterLab, Colab, nbclient)."""
-    shell = _shell()
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _current_cell() -> int | None:
@@ -197,18 +182,14 @@ def render_text(outcome: CheckOutcome) -> str:
 
 
 def render_html(outcome: CheckOutcome) -> str:
+    """The same box in HTML: the status line in colour, the rest as preformatted text."""
     colour = _COLOURS[outcome.status]
-    text = render_text(outcome).split("\n")
-    head, rest = text[0], text[1:]
-    body = "".join(f"<div>{html.escape(line)}</div>" for line in rest if not line.startswith(" "))
-    if outcome.where:
-        trace = "\n".join(outcome.where)
-        body = body.replace(html.escape("Where, in your code:"), html.escape("Where, in your code:") +
-                            f"</div><pre style='margin:2px 0 2px 1em'>{html.escape(trace)}</pre><div>", 1)
+    head, _, rest = render_text(outcome).partition("\n")
     return (f'<div class="course-check" data-status="{outcome.status}" data-exercise="{html.escape(outcome.exercise)}"'
             f' style="border-left:6px solid {colour};padding:4px 10px;margin:2px 0;white-space:pre-wrap;'
             f'font-family:var(--jp-code-font-family, monospace);font-size:var(--jp-code-font-size, 13px)">'
-            f'<div style="font-weight:bold;color:{colour}">{html.escape(head)}</div>{body}</div>')
+            f'<div style="font-weight:bold;color:{colour}">{html.escape(head)}</div>'
+            f'<div>{html.escape(rest)}</div></div>')
 
 
 def _show(outcome: CheckOutcome) -> None:
