@@ -13,11 +13,14 @@ the locked source of the cell (its visible check), and reports how each was foun
 from __future__ import annotations
 
 import ast
+import difflib
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 
-__all__ = ["Definitions", "definitions", "match_cells", "Match"]
+__all__ = ["Definitions", "definitions", "match_cells", "Match", "find_notebooks", "resolve_duplicates"]
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -134,3 +137,91 @@ def match_cells(submission: nbformat.NotebookNode, release: nbformat.NotebookNod
             used.add(index)
         matches.append(Match(grade_id, index, how))
     return matches
+
+
+# --------------------------------------------------------------------------- finding a student's notebooks
+
+def _normal(name: str) -> str:
+    name = re.sub(r"\s*\(\d+\)$", "", name.lower())              # "x (1)" from browsers and LMSs
+    name = re.sub(r"[-_ ]*(copy|kopie|final|v\d+)$", "", name)
+    return re.sub(r"[^a-z0-9]+", "", name)
+
+
+def find_notebooks(folder: Path, exercises: dict) -> tuple[dict[str, Path], dict[str, str]]:
+    """Which file of a student's folder is which course notebook.
+
+    A notebook holding grade ids of a course notebook is that notebook, whatever its name; a file
+    that holds none (or cannot be read) is matched on its name, ignoring case, punctuation and
+    suffixes such as `` (1)`` or ``-copy``. Two candidates: the newest file wins. Returns the
+    matches and a note per notebook explaining a match that was not exact."""
+    candidates: dict[str, list[tuple[Path, str]]] = {}
+    files = [p for p in sorted(Path(folder).rglob("*.ipynb"))
+             if not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    for path in files:
+        matched = None
+        try:
+            text = path.read_text(encoding="utf-8")
+            overlap = {name: sum(f'"{grade_id}"' in text for grade_id in exercise.ids)
+                       for name, exercise in exercises.items()}
+            best = max(overlap, key=overlap.get)
+            if overlap[best] > 0:
+                matched, how = best, "its grade cells"
+        except (OSError, UnicodeDecodeError):
+            pass
+        if matched is None:
+            normal = {_normal(name): name for name in exercises}
+            key = _normal(path.stem)
+            close = difflib.get_close_matches(key, list(normal), n=1, cutoff=0.85)
+            if key in normal:
+                matched, how = normal[key], "its name"
+            elif close:
+                matched, how = normal[close[0]], "a close name"
+        if matched is not None:
+            candidates.setdefault(matched, []).append((path, how))
+    chosen, notes = {}, {}
+    for name, found in candidates.items():
+        found.sort(key=lambda item: (item[0].stat().st_mtime, str(item[0])), reverse=True)
+        path, how = found[0]
+        chosen[name] = path
+        relative = path.relative_to(folder).as_posix()
+        if relative != f"{name}.ipynb":
+            notes[name] = f"graded {relative!r} (matched by {how})"
+        if len(found) > 1:
+            others = ", ".join(repr(p.relative_to(folder).as_posix()) for p, _ in found[1:])
+            notes[name] = f"graded {relative!r}, the newest of {len(found)} files for this notebook (also {others})"
+    return chosen, notes
+
+
+def resolve_duplicates(notebook: nbformat.NotebookNode, order: list[str]) -> list[str]:
+    """Keep one cell per nbgrader grade id (the copy pasted in JupyterLab loses its nbgrader metadata).
+
+    The cell kept is the one in the original position: the one whose preceding nbgrader cell is the
+    one the source notebook has before it (``order``: grade ids in source order); failing that, the
+    first. Returns a note for each id that was duplicated."""
+    positions: dict[str, list[int]] = {}
+    for index, cell in enumerate(notebook.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            positions.setdefault(grade_id, []).append(index)
+    notes = []
+    for grade_id, indices in positions.items():
+        if len(indices) < 2:
+            continue
+        expected = order.index(grade_id) if grade_id in order else -1
+        previous = order[expected - 1] if expected > 0 else None
+
+        def preceding(index: int, grade_id: str = grade_id) -> str | None:
+            for earlier in range(index - 1, -1, -1):
+                other = notebook.cells[earlier].metadata.get("nbgrader", {}).get("grade_id")
+                if other and other != grade_id:
+                    return other
+            return None
+
+        keep = next((i for i in indices if preceding(i) == previous), indices[0])
+        for index in indices:
+            if index != keep:
+                del notebook.cells[index].metadata["nbgrader"]
+        copies = ", ".join(str(i) for i in indices if i != keep)
+        notes.append(f"cell {grade_id!r} appears {len(indices)} times (a pasted copy): graded the one in its "
+                     f"original position (cell {keep}); cell {copies} ran as ordinary code")
+    return notes
