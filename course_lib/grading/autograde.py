@@ -10,7 +10,9 @@ new process for the exercises after it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -50,22 +52,38 @@ class NotebookGrade:
     seconds: float = 0.0
 
 
+def _read(path: Path, limit: int) -> bytes | None:
+    """A file the sandbox wrote, only if it is a plain file (never a link to one of the grader's
+    files: the sandbox's links point into the grader's file system) of at most ``limit`` bytes."""
+    try:
+        for part in (path.parent, path):
+            mode = os.lstat(part).st_mode
+            if not (stat.S_ISDIR(mode) if part == path.parent else stat.S_ISREG(mode)):
+                return None
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            return None
+        return handle.read(limit + 1)[:limit]
+
+
 def _read_result(folder: Path, grade_id: str) -> tuple[dict | None, dict | None]:
     """The runner's record and outputs for one exercise, read as data (size-capped, no pickle)."""
-    record_file, outputs_file = folder / f"{grade_id}.json", folder / f"{grade_id}.npz"
-    if not record_file.is_file() or record_file.stat().st_size > _JSON_BYTES:
-        return None, None
+    text = _read(folder / f"{grade_id}.json", _JSON_BYTES)
     try:
-        record = json.loads(record_file.read_text(encoding="utf-8"))
+        record = json.loads(text.decode("utf-8")) if text is not None else None
     except (ValueError, UnicodeDecodeError):
         return None, None
     if not isinstance(record, dict):
         return None, None
     outputs = None
-    if record.get("outputs") and outputs_file.is_file() and outputs_file.stat().st_size <= MAX_OUTPUT_BYTES:
+    data = _read(folder / f"{grade_id}.npz", MAX_OUTPUT_BYTES) if record.get("outputs") else None
+    if data is not None:
         try:
-            outputs = decode(outputs_file.read_bytes())
-        except (ProbeError, ValueError, OSError, EOFError):
+            outputs = decode(data)
+        except (ProbeError, ValueError, OSError, EOFError, KeyError):
             outputs = None
     return record, outputs
 
@@ -151,10 +169,10 @@ def grade_notebook(path: Path, notebook: str, release: nbformat.NotebookNode, po
                 "notebook": notebook, "exercises": pending,
                 "limits": {"memory_gb": limits.memory_gb, "processes": limits.processes, "file_mb": limits.file_mb}})
             (job / "started").unlink(missing_ok=True)
-            seconds = _STARTUP_SECONDS + 120 + sum(exercises[g][0].seconds for g in pending)
+            seconds = min(_STARTUP_SECONDS + sum(exercises[g][0].seconds for g in pending), limits.seconds)
             argv = [sys.executable, "-s", "-B", "-m", "course_lib.grading.probes.runner", JOB]
-            run = sandbox.run(job, library, argv, min(seconds, limits.seconds + _STARTUP_SECONDS))
-            done = [g for g in pending if (job / "results" / f"{g}.json").is_file()]
+            run = sandbox.run(job, library, argv, seconds)
+            done = [g for g in pending if _read(job / "results" / f"{g}.json", _JSON_BYTES) is not None]
             rest = [g for g in pending if g not in done]
             for grade_id in done:
                 record, outputs = _read_result(job / "results", grade_id)
@@ -162,14 +180,16 @@ def grade_notebook(path: Path, notebook: str, release: nbformat.NotebookNode, po
                     grade.results[grade_id] = Result(grade_id, points.get(grade_id, 0.0),
                                                      reason="the grader could not read this exercise's result")
                     continue
-                grade.results[grade_id] = _verdict(notebook, grade_id, points.get(grade_id, 0.0), record, outputs,
-                                                   context, exercises[grade_id][0].names)
+                try:
+                    verdict = _verdict(notebook, grade_id, points.get(grade_id, 0.0), record, outputs, context,
+                                       exercises[grade_id][0].names)
+                except Exception:  # noqa: BLE001 - a record the sandbox forged into something unreadable
+                    verdict = Result(grade_id, points.get(grade_id, 0.0),
+                                     reason="the grader could not read this exercise's result")
+                grade.results[grade_id] = verdict
             if not rest:
                 break
-            try:
-                culprit = (job / "started").read_text(encoding="utf-8")[:200]
-            except (OSError, UnicodeDecodeError):
-                culprit = ""
+            culprit = (_read(job / "started", 200) or b"").decode("utf-8", "replace")
             culprit = culprit if culprit in rest else rest[0]
             how = ("ran past the time limit" if run.timed_out else
                    f"the process ended (exit status {run.returncode}) before this exercise's result was written")

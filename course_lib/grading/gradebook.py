@@ -103,6 +103,7 @@ def prepare_course(solutions: Path, course_dir: Path) -> dict[str, Exercise]:
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     exercises = course_exercises(solutions)
     course_dir.mkdir(parents=True, exist_ok=True)
+    (course_dir / "exchange").mkdir(exist_ok=True)        # nbgrader_setup's Exchange.root
     config = course_dir / "nbgrader_config.py"
     if not config.exists():
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")

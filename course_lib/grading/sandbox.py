@@ -45,7 +45,8 @@ class Limits:
     memory_gb: float = 8.0
     processes: int = 64
     file_mb: int = 256
-    seconds: float = 300.0          # wall clock for one sandboxed run (the grader kills it after)
+    seconds: float = 300.0          # wall clock for one notebook's exercises (the grader kills it after)
+    tmp_mb: int = 512               # the private /tmp (memory-backed)
 
 
 @dataclass
@@ -140,7 +141,8 @@ class Sandbox:
                                    for k, v in environment.items()), *[a.replace(JOB, str(job)) for a in argv]]
         arguments = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                      "--clearenv", *_mounts(), "--ro-bind", str(library), LIBRARY,
-                     "--bind", str(job), JOB, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                     "--bind", str(job), JOB, "--proc", "/proc", "--dev", "/dev",
+                     "--size", str(self.limits.tmp_mb * 1024 ** 2), "--tmpfs", "/tmp",
                      "--dir", "/tmp/home", "--chdir", JOB]
         for key, value in environment.items():
             arguments += ["--setenv", key, value]
