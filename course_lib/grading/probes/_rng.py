@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from course_lib.checks._common import _global_states, _set_global_states
 
-__all__ = ["kept_global_states", "torch_seeded"]
+__all__ = ["kept_global_states", "torch_seeded", "seed_other_globals"]
 
 
 @contextlib.contextmanager
@@ -36,3 +36,14 @@ def torch_seeded(seed: int) -> Iterator[None]:
     with kept_global_states():
         torch.manual_seed(seed)
         yield
+
+
+def seed_other_globals(seed: int) -> None:
+    """Seed NumPy's and Python's global generators (inside ``kept_global_states``): an answer that must draw
+    from another source (its ``rng`` argument, torch's generator) gives the same result whatever they hold."""
+    import random
+
+    import numpy as np
+
+    np.random.seed(seed)  # noqa: NPY002 - the global streams, seeded on purpose to catch their use
+    random.seed(seed)
