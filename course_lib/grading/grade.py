@@ -88,7 +88,7 @@ def check_paths(submissions: Path, out: Path, course_dir: Path, solutions: Path)
                            "outputs as students. Put the output folder beside the submissions.")
     if submissions.is_dir() and (_inside(course_dir, submissions) or _inside(submissions, course_dir)):
         raise UnsafeOutput(f"SUBMISSIONS {submissions} and the course directory {course_dir} overlap.")
-    for source in (_ROOT / "course_lib", Path(solutions).resolve(), _ROOT / "notebooks", _ROOT / "tests",
+    for source in (_ROOT / "course_lib", Path(solutions).resolve(), _ROOT / "solutions", _ROOT / "notebooks", _ROOT / "tests",
                    _ROOT / "course", _ROOT / ".venv"):
         if _inside(folder, source) or (submissions.is_dir() and submissions == _ROOT):
             raise UnsafeOutput(f"SUBMISSIONS {submissions} is part of the course itself ({source}): give the "
