@@ -5,12 +5,11 @@
 #   make test    ruff check, then the whole suite: unit tests and every solution notebook under nbval
 #   make lint    ruff check (also run by make test and by the pre-commit hook)
 #   make student regenerate notebooks/ from solutions/ and stamp the Colab address of pyproject.toml
-#   make freeze  recompute the hidden tests' expected values from the library (course_lib.grading.frozen), then make student
 #   make check-notebooks  student notebooks in sync with solutions, no leaks, all notebooks run
 #   make browser-test  the student notebooks in JupyterLab in headless Chromium (tests/browser, a few minutes;
 #                installs Debian's Chromium with apt-get when missing); COURSE_BROWSER_REQUIRED=1: no browser fails
-#   make grade SUBMISSIONS=DIR  autograde DIR/<student>/*.ipynb (or an LMS .zip) with nbgrader into grades.csv
-#                [OUT=dir] [WORKERS=n] [FORCE=1]
+#   make grade SUBMISSIONS=DIR  grade DIR/<student>/*.ipynb (or an LMS .zip): each student's code in a bubblewrap
+#                sandbox, judged outside it, into grades.csv and nbgrader's gradebook [OUT=dir] [WORKERS=n] [FORCE=1]
 #   make course  nbgrader's course directory course/: sources from solutions/, generate_assignment for each
 #   make instructor-lab  JupyterLab on course/ with nbgrader's formgrader (make lab hides nbgrader's tools)
 #   make bench   every model in both frameworks and every notebook, into bench/RESULTS.md [DATASET=ml-1m]
@@ -23,7 +22,7 @@
 PYTHON ?= python3
 TASKS := $(PYTHON) tasks.py $(if $(filter-out 0,$(TORCH_CPU)),--torch-cpu,)
 
-.PHONY: freeze course instructor-lab install lab test unit lint student check-notebooks browser-test grade bench colab-check lock clean
+.PHONY: course instructor-lab install lab test unit lint student check-notebooks browser-test grade bench colab-check lock clean
 
 install:
 	$(TASKS) install
@@ -48,9 +47,6 @@ check-notebooks:
 
 browser-test:
 	$(TASKS) browser-test
-
-freeze:
-	$(TASKS) freeze
 
 grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (one folder per student)"; exit 2; }

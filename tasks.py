@@ -6,11 +6,11 @@
     python tasks.py unit           install, then the unit tests only
     python tasks.py lint           ruff check (the same as the pre-commit hook)
     python tasks.py student        regenerate notebooks/ from solutions/ and stamp the Colab address
-    python tasks.py freeze         the hidden tests' expected values recomputed from the library, then student
     python tasks.py check-notebooks
     python tasks.py browser-test   the student notebooks in JupyterLab in headless Chromium (tests/browser; installs
                                    Debian's Chromium with apt-get when there is none)
-    python tasks.py grade DIR|DOWNLOAD.zip [--out OUT] [--workers N] [--force] ...  (course-grade's options)
+    python tasks.py grade DIR|DOWNLOAD.zip [--out OUT] [--workers N] [--force] ...  (course-grade's options;
+                                   installs bubblewrap, the grading sandbox, with apt-get when there is none)
     python tasks.py course         copy solutions/ into nbgrader's course directory course/, generate_assignment each
     python tasks.py instructor-lab JupyterLab on course/ with nbgrader's formgrader and create-assignment tools
     python tasks.py bench [--dataset ml-1m]
@@ -166,6 +166,7 @@ def lab(python: Path, folder: str = "notebooks", instructor: bool = False) -> No
 
 def test(python: Path, pytest_args: list[str]) -> None:
     lint(python)
+    ensure_bubblewrap()
     # Unit tests and the notebooks in one pytest run, so the closing line counts everything.
     run([python, "-m", "pytest", "tests", "solutions", *PYTEST_NOTEBOOK_ARGS, f"--ignore={BROWSER_TESTS}", "-p",
          "no:cacheprovider", "-q", "-rs", *pytest_args], cwd=ROOT, env=_env())
@@ -175,25 +176,37 @@ def chromium() -> str | None:
     return os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def ensure_chromium() -> None:
-    """Debian's Chromium for the browser tests (Playwright's own browser download is not used): installed
-    with apt-get, as root or through sudo, when there is none. Elsewhere it says what to do; the tests
-    then skip, or fail where COURSE_BROWSER_REQUIRED=1 (CI)."""
-    if chromium():
+def apt_install(package: str, found: bool, purpose: str) -> None:
+    """A Debian package (``package``) installed with apt-get, as root or through sudo, unless ``found``.
+    Elsewhere it says what to do; what needs it then says so itself."""
+    if found:
         return
     apt = shutil.which("apt-get")
     root = hasattr(os, "getuid") and os.getuid() == 0
     sudo = [] if root else (["sudo"] if shutil.which("sudo") else None)
     if not sys.platform.startswith("linux") or apt is None or sudo is None:
-        print("No Chromium found: install it (Debian/Ubuntu: apt-get install chromium) or set COURSE_CHROMIUM to "
-              "a Chromium or Chrome executable.", flush=True)
+        print(f"{package} is not installed: install it (Debian/Ubuntu: apt-get install {package}) {purpose}.",
+              flush=True)
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in ([*sudo, apt, "update", "-qq"], [*sudo, apt, "install", "-y", "-qq", "chromium"]):
+    for command in ([*sudo, apt, "update", "-qq"], [*sudo, apt, "install", "-y", "-qq", package]):
         print(f"+ {' '.join(command)}", flush=True)
         if subprocess.run(command, env=env).returncode != 0:
-            print("Installing Chromium failed; the browser tests will say so.", flush=True)
+            print(f"Installing {package} failed.", flush=True)
             return
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium for the browser tests (Playwright's own browser download is not used). Where it
+    cannot be installed the tests skip, or fail where COURSE_BROWSER_REQUIRED=1 (CI)."""
+    apt_install("chromium", bool(chromium()), "or set COURSE_CHROMIUM to a Chromium or Chrome executable")
+
+
+def ensure_bubblewrap() -> None:
+    """bubblewrap, the sandbox each student's code is graded in (course_lib.grading.sandbox); Linux only.
+    Without it grading refuses to run (unless --no-sandbox) and its tests fail."""
+    if sys.platform.startswith("linux"):
+        apt_install("bubblewrap", bool(shutil.which("bwrap")), "to grade submissions in a sandbox")
 
 
 def browser_test(python: Path, pytest_args: list[str]) -> None:
@@ -337,7 +350,7 @@ def colab_check(source: str | None, extra_wheels: list[str], pytest_args: list[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["install", "lab", "test", "unit", "lint", "student", "check-notebooks", "grade",
-                                         "bench", "colab-check", "lock", "course", "instructor-lab", "freeze",
+                                         "bench", "colab-check", "lock", "course", "instructor-lab",
                                          "browser-test"])
     parser.add_argument("--torch-cpu", action="store_true", help="Linux: PyTorch's CPU build (PyTorch's index)")
     parser.add_argument("--reinstall", action="store_true", help="install again even if nothing changed")
@@ -370,13 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     elif task == "test":
         test(python, rest)
     elif task == "unit":
+        ensure_bubblewrap()
         run([python, "-m", "pytest", "tests", f"--ignore={BROWSER_TESTS}", "-q", "-rs", *rest], cwd=ROOT, env=_env())
     elif task == "browser-test":
         browser_test(python, rest)
     elif task == "student":
-        run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
-    elif task == "freeze":   # the hidden tests' expected values from the library, then the student notebooks
-        run([python, "-m", "course_lib.grading.frozen", "solutions"], cwd=ROOT, env=_env())
         run([python, "-m", "course_lib.grading.generate", "solutions", "notebooks"], cwd=ROOT)
     elif task == "check-notebooks":
         run([python, "-m", "pytest", "tests/test_notebooks.py", "solutions", *PYTEST_NOTEBOOK_ARGS, "-p",
@@ -386,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             print("usage: python tasks.py grade DIR [--out OUT]   (one folder per student, or an LMS .zip)",
                   file=sys.stderr)
             return 2
+        ensure_bubblewrap()
         run([python, "-m", "course_lib.grading.grade", *rest, *(["--out", arguments.out] if arguments.out else [])],
             cwd=ROOT)
     elif task == "bench":

@@ -249,6 +249,16 @@ def attacked(tmp_path_factory):
         if cell.cell_type == "code" and "def recall_at_k(" in cell.source:
             cell.source += "\n\ndef recall_at_k(ranked, relevant, k):\n    return len(set(ranked[:k]) & relevant) / k\n"
     students["z_wrong"] = wrong
+    # a crash on the empty set, a NotImplementedError from a library call (a mistake, not a stub), and a
+    # stub whose earlier cell switches the in-kernel grading line off in every way a cell can reach it
+    students["z_crash"] = _with_recall("return len(set(ranked[:k]) & set(relevant)) / len(relevant)")
+    students["z_library"] = _with_recall("import numbers\nreturn numbers.Complex.__add__(None, 1)")
+    patched = nbformat.read(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", as_version=4)
+    patched.cells.insert(2, nbformat.v4.new_code_cell(
+        "import course_lib.checks, course_lib.checks._display as display\n"
+        "course_lib.checks.assert_passed = lambda: None\ndisplay.in_kernel = lambda: False\n"
+        "class Sneaky:\n    course_lib.checks.check_recall_at_k = lambda *a, **k: None\n"))
+    students["z_patched"] = patched
     for name, notebook in students.items():
         (paths["submissions"] / name).mkdir(parents=True)
         nbformat.write(notebook, paths["submissions"] / name / f"{NOTEBOOK}.ipynb")
@@ -321,6 +331,14 @@ def test_the_students_after_them_get_what_they_earned(attacked):
         assert "precision" in table.loc["z_wrong", "reason"]
         for honest in ("honest", "honest_colab", "honest_helper"):
             assert table.loc[honest, "total"] == 8, table.loc[honest, "reason"]
+
+
+def test_mistakes_are_named(attacked):
+    table = attacked["table"]
+    assert table.loc["z_crash", "recall_at_k_tests"] == 0 and "ZeroDivisionError" in table.loc["z_crash", "reason"]
+    library = table.loc["z_library", "reason"].split("; ")[0]
+    assert table.loc["z_library", "total"] == 0 and "not done" not in library and "NotImplementedError" in library
+    assert table.loc["z_patched", "total"] == 0 and "not done yet" in table.loc["z_patched", "reason"]
 
 
 def test_honest_variants_are_reported(attacked):

@@ -87,6 +87,13 @@ def _describe(error: BaseException) -> str:
     return (f"{type(error).__name__}: {first}" if first else type(error).__name__)[:_TEXT] + _where(error)
 
 
+def _stub(error: NotImplementedError) -> bool:
+    """A stub raises NotImplementedError in the student's own cell; one raised inside a library
+    the answer called is a mistake (the answer is there, and calls something unfinished or abstract)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return not frames or frames[-1].filename.startswith("<cell")
+
+
 def _write(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(data)
@@ -156,7 +163,7 @@ def main(folder: str) -> None:
                     probe.visible(namespace, inputs)
                     record["visible"] = "passed"
                 except NotImplementedError as error:
-                    record["visible"], record["hint"] = "not-done", _describe(error)
+                    record["visible"], record["hint"] = ("not-done" if _stub(error) else "failed"), _describe(error)
                 except ExerciseHint as error:
                     record["visible"], record["hint"] = "failed", str(error)[:_TEXT]
                 except _Timeout:
@@ -168,7 +175,7 @@ def main(folder: str) -> None:
                 data = encode(outputs)
                 record["outputs"] = True
             except NotImplementedError as error:
-                record["error"], record["not_done"] = _describe(error), True
+                record["error"], record["not_done"] = _describe(error), _stub(error)
             except _Timeout:
                 raise
             except BaseException as error:  # noqa: BLE001
