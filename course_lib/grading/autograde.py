@@ -118,14 +118,16 @@ def _verdict(notebook: str, grade_id: str, points: float, record: dict, outputs,
         result.reason = "your code returned no readable result (outputs that are not arrays or numbers?)"
         return result
     try:
-        judges.judge(notebook, grade_id, outputs, context)
+        share = judges.judge(notebook, grade_id, outputs, context)
     except judges.Failed as failure:
         result.reason = f"hidden test: {_text(failure, 800)}"
         return result
     except Exception as error:  # noqa: BLE001 - outputs of a kind the judge cannot compare
         result.reason = f"hidden test: your results could not be compared ({type(error).__name__})"
         return result
-    result.status, result.earned, result.reason = "passed", points, ""
+    result.status, result.earned, result.reason = "passed", round(points * share, 6), ""
+    if share < 1.0:
+        result.status, result.reason = "partial", f"partial credit: {share:.0%} of the points"
     return result
 
 

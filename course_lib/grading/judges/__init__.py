@@ -85,11 +85,13 @@ def notebook_of(grade_id: str) -> str:
     raise KeyError(f"no graded exercise has the grade id {grade_id!r}")
 
 
-def judge(notebook: str, grade_id: str, outputs: Mapping[str, np.ndarray], context: Context) -> None:
-    """Raise ``Failed`` unless the outputs pass the exercise's hidden tests."""
+def judge(notebook: str, grade_id: str, outputs: Mapping[str, np.ndarray], context: Context) -> float:
+    """The share of the exercise's points the outputs earn (1.0 for a check that returns nothing;
+    a challenge with partial credit returns less); raises ``Failed`` when they earn none."""
     _, rule = exercises(notebook)[grade_id]
     try:
-        rule.check(outputs, context)
+        share = rule.check(outputs, context)
+        return 1.0 if share is None else min(1.0, max(0.0, float(share)))
     except Failed:
         raise
     except (KeyError, TypeError, ValueError, IndexError) as error:
@@ -97,14 +99,19 @@ def judge(notebook: str, grade_id: str, outputs: Mapping[str, np.ndarray], conte
         raise Failed(f"the answer's outputs could not be read ({type(error).__name__}: {error})") from None
 
 
-def run_here(grade_id: str, namespace: dict, dataset: str | None = None) -> None:
-    """Probe and judge one exercise in this process (a solution notebook's hidden test cell)."""
+def run_here(grade_id: str, namespace: dict, dataset: str | None = None, points: float | None = None) -> float | None:
+    """Probe and judge one exercise in this process (a solution notebook's hidden test cell): raises
+    ``Failed`` for no points; returns the points earned when they are partial (nbgrader reads a
+    number a test cell returns as its score; give ``points``, the cell's), else ``None``."""
     notebook = notebook_of(grade_id)
     probe, rule = exercises(notebook)[grade_id]
     context = Context(dataset or namespace.get("DATASET", "ml-100k"))
     inputs = rule.inputs(context) if rule.inputs else {}
     outputs = decode(encode(probe.run(namespace, inputs)))
-    judge(notebook, grade_id, outputs, context)
+    share = judge(notebook, grade_id, outputs, context)
+    if share >= 1.0:
+        return None
+    return share * points if points is not None else share
 
 
 # --------------------------------------------------------------------------- comparisons that name the symptom
