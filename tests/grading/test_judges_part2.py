@@ -554,3 +554,25 @@ def test_a_probe_leaves_the_global_generators_as_they_were():
             run_here(grade_id, _solution(notebook))
     assert np.array_equal(np.random.get_state()[1], before[0])  # noqa: NPY002
     assert torch.equal(torch.random.get_rng_state(), before[1])
+
+
+@pytest.mark.parametrize(("target_rank", "share"), [(10, 1.0), (20, 0.5), (30, None)])
+def test_the_sequence_challenge_earns_its_points_by_the_thresholds(target_rank, share):
+    """MRR >= 0.06: all the points; >= 0.04: half of them (the former hidden test's 2 of 4); below: none."""
+    from course_lib.grading.judges import nb08 as judge_nb08
+    from course_lib.grading.probes.nb08 import item_ranks
+
+    context = _context("synthetic")
+    _, test = judge_nb08._split(context)
+    scores = np.zeros((len(test), test.n_items))
+    for row, target in enumerate(test.targets):                          # target_rank - 1 items above the target
+        scores[row, [item for item in range(target_rank) if item != target][:target_rank - 1]] = 1.0
+        scores[row, target] = 0.5
+    outputs = {"timed_out": False, "seconds": 1.0, "batch_rows": len(test), "finite": True,
+               "batch_shape": np.array([len(test), test.n_items]), "ranks": item_ranks(scores)}
+    assert judge_nb08.challenge_mrr(outputs["ranks"], context) == pytest.approx(1 / target_rank)
+    if share is None:
+        with pytest.raises(Failed, match="below 0.04"):
+            judge("08_sequence_models", "nb08_challenge_tests", outputs, context)
+    else:
+        assert judge("08_sequence_models", "nb08_challenge_tests", outputs, context) == share
