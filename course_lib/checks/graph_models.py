@@ -195,7 +195,7 @@ def check_top_k_challenge(model_class: type, train: Any, test: Any, references: 
 def top_k_challenge_model_ndcg(model_class: type, data: Any, seed: int, max_seconds: float = TOP_K_SECONDS) -> float:
     """NDCG@10 of the challenge model alone on the random 80/20 split of ``data`` made with ``seed``:
     what the hidden test compares with ItemKNN's NDCG@10 on that split, which the grader froze when the
-    assignment was generated (``course_lib.grading.frozen``), never recomputed in the student's kernel."""
+    assignment was generated, never recomputed in the student's kernel."""
     import course_lib
 
     train, test = course_lib.random_split(data, test_fraction=0.2, seed=seed)

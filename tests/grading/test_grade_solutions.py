@@ -1,9 +1,10 @@
 """Every solution notebook of the course, submitted as it is, gets full points from the grader.
 
-One grading run for all nine (three students of three notebooks, two workers), with ``quick=True``
-(each notebook with its quick parameters, as tests/test_notebooks.py runs them), on the data the machine
-has (MovieLens 100K when COURSE_LIB_DATA points at it, the synthetic stand-in otherwise). This is
-the test that catches a hidden test writing a warning to stderr, or a check that fails a right answer.
+One grading run for all nine (three students of three notebooks, two workers) through the real
+sandbox, on the data the machine has (MovieLens 100K when COURSE_LIB_DATA points at it, the synthetic
+stand-in otherwise): the definitions of each notebook, its visible checks and probes in the sandbox,
+its judges here. This is the test that catches a probe that needs something the sandbox lacks, or a
+check or judge that fails a right answer.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ def test_every_solution_notebook_gets_full_points(tmp_path):
         folder = tmp_path / "submissions" / f"reference{index % 3}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.ipynb").write_bytes((SOLUTIONS / f"{name}.ipynb").read_bytes())
-    table = grade_submissions(tmp_path / "submissions", SOLUTIONS, tmp_path / "out", cell_timeout=600,
-                              student_timeout=3600, show_progress=False, course_dir=tmp_path / "course", workers=2,
-                              feedback=False, quick=True)
+    table = grade_submissions(tmp_path / "submissions", SOLUTIONS, tmp_path / "out", show_progress=False,
+                              course_dir=tmp_path / "course", workers=2, feedback=False)
     graded = table[table["reason"] != "missing notebook"].set_index("notebook")
     assert sorted(graded.index) == names
     failures = {name: f"{row['total']:g}/{row['max']:g}: {row['reason']}" for name, row in graded.iterrows()

@@ -513,21 +513,6 @@ def test_the_challenge_scores_are_the_library_s_evaluation():
     assert judge_nb08.JUDGES["nb08_challenge_tests"].check(outputs, context) == 1.0     # all the points
 
 
-def test_the_item_knn_baseline_is_the_one_the_former_hidden_test_froze():
-    import nbformat
-
-    from course_lib.grading.frozen import CHALLENGE_SPLIT_SEED, _assignment, fingerprint
-    from course_lib.grading.judges.nb05 import SPLIT_SEED, baseline_ndcg
-    from tests.grading.judge_helpers import ROOT
-
-    assert SPLIT_SEED == CHALLENGE_SPLIT_SEED
-    book = nbformat.read(ROOT / "solutions" / "05_graph_models.ipynb", as_version=4)
-    cell = next(c for c in book.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "nb05_challenge_tests")
-    _, frozen = _assignment(cell.source)
-    context = _context("synthetic")
-    assert baseline_ndcg(context) == pytest.approx(frozen[fingerprint(context.data())], abs=1e-9)
-
-
 def test_item_ranks_follow_next_item_ranks():
     from course_lib.grading.judges.nb08 import valid_ranks
     from course_lib.grading.probes.nb08 import item_ranks

@@ -23,7 +23,7 @@ from course_lib.grading.probes.nb05 import (
     propagation_inputs,
 )
 
-SPLIT_SEED = 7961          # the hidden test's split: SEED + 7919 (course_lib.grading.frozen.CHALLENGE_SPLIT_SEED)
+SPLIT_SEED = 7961          # the hidden test's split: SEED + 7919
 IMPLAUSIBLE_NDCG = 0.8     # no honest model comes near it on these data sets
 
 # --------------------------------------------------------------------------- propagate
