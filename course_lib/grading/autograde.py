@@ -92,6 +92,13 @@ def _text(value, limit: int = 600) -> str:
     return str(value)[:limit] if value is not None else ""
 
 
+def _name_hint(text) -> str:
+    if "NameError" not in str(text):
+        return ""
+    return (" (the grader runs only your notebook's imports, functions, classes and constants, not its other "
+            "cells: an answer must not use a variable that a cell computes)")
+
+
 def _verdict(notebook: str, grade_id: str, points: float, record: dict, outputs, context, names) -> Result:
     result = Result(grade_id, points)
     if record.get("missing"):
@@ -109,10 +116,11 @@ def _verdict(notebook: str, grade_id: str, points: float, record: dict, outputs,
         result.status, result.reason = "not-done", "not done yet (the stub raises NotImplementedError)"
         return result
     if visible == "failed":
-        result.reason = f"the check says: {_text(record.get('hint'))}"
+        result.reason = f"the check says: {_text(record.get('hint'))}" + _name_hint(record.get("hint"))
         return result
     if record.get("error"):
         result.reason = f"on the grader's inputs your code raised {_text(record['error'])}"
+        result.reason += _name_hint(record["error"])
         return result
     if outputs is None:
         result.reason = "your code returned no readable result (outputs that are not arrays or numbers?)"
@@ -160,7 +168,8 @@ def grade_notebook(path: Path, notebook: str, release: nbformat.NotebookNode, po
         (job / "results").mkdir()
         for grade_id, (_, rule) in exercises.items():
             if rule.inputs is not None:
-                arrays = rule.inputs(context)
+                with judges.JUDGING:
+                    arrays = rule.inputs(context)
                 with open(job / "inputs" / f"{grade_id}.npz", "wb") as handle:
                     np.savez(handle, **arrays)
         (job / "cells.json").write_text(json.dumps(cells), encoding="utf-8")

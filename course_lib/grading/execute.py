@@ -1,7 +1,9 @@
 """nbgrader's Execute step, hardened for grading code written by students.
 
-``GuardedExecute`` replaces ``nbgrader.preprocessors.Execute`` in ``nbgrader autograde`` (the
-course's ``nbgrader_config.py`` and ``course-grade`` both set it). It differs in four ways:
+``GuardedExecute`` replaces ``nbgrader.preprocessors.Execute`` in ``nbgrader autograde`` run by hand
+from the course directory (the course's ``nbgrader_config.py`` sets it). ``make grade`` does not use
+it: it grades each submission in a sandbox and judges the answers outside it
+(``course_lib.grading.grade``). It differs in four ways:
 
 - **Hooks reset before every test cell.** Before any cell of the notebook runs, a preamble takes a
   snapshot of the functions and classes of ``course_lib``, NumPy, PyTorch, SciPy, pandas and the

@@ -157,11 +157,20 @@ def autograded_notebook(submitted: Path | None, release: nbformat.NotebookNode, 
     for match in grade.matches if grade is not None else []:
         if match.index is not None and match.grade_id in graded:
             placed[match.grade_id] = match.index
-    # a grade id only where the release has it: nothing of a student's own metadata decides the grade
+    # nbgrader metadata only as the release has it, once per grade id: a student's own (a cell of
+    # theirs claiming a grade id, a pasted copy) never reaches nbgrader's feedback or formgrader
+    known = {cell.metadata["nbgrader"]["grade_id"] for cell in release.cells
+             if cell.metadata.get("nbgrader", {}).get("grade_id")}
+    seen = set()
     for index, cell in enumerate(notebook.cells):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade_id") in graded and placed.get(meta.get("grade_id")) != index:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if (grade_id not in known or grade_id in seen or (grade_id in graded and placed.get(grade_id) != index)):
             del cell.metadata["nbgrader"]
+        else:
+            seen.add(grade_id)
     for grade_id, source in graded.items():
         result = grade.results.get(grade_id) if grade is not None else None
         if grade_id in placed:

@@ -259,6 +259,15 @@ def attacked(tmp_path_factory):
         "course_lib.checks.assert_passed = lambda: None\ndisplay.in_kernel = lambda: False\n"
         "class Sneaky:\n    course_lib.checks.check_recall_at_k = lambda *a, **k: None\n"))
     students["z_patched"] = patched
+    # cells of the student's claiming grade ids: a new graded cell worth 100 points and a copy of a test cell
+    fake = nbformat.read(ROOT / "notebooks" / f"{NOTEBOOK}.ipynb", as_version=4)
+    claim = {"grade": True, "solution": False, "locked": True, "points": 100, "schema_version": 3}
+    fake.cells.append(nbformat.v4.new_code_cell("print('bonus')", metadata={"nbgrader": {**claim, "grade_id": "bonus"}}))
+    fake.cells.append(nbformat.v4.new_code_cell("pass", metadata={"nbgrader": {**claim, "grade_id": "recall_at_k_tests"}}))
+    students["z_fake_cells"] = fake
+    # an answer that uses a variable another cell computes: the reason says why it is not there
+    students["z_global"] = _with_recall("return len(set(ranked[:k]) & set(relevant)) / max(1, len(relevant)) * SCALE")
+    students["z_global"].cells.insert(3, nbformat.v4.new_code_cell("SCALE = float(1)"))
     for name, notebook in students.items():
         (paths["submissions"] / name).mkdir(parents=True)
         nbformat.write(notebook, paths["submissions"] / name / f"{NOTEBOOK}.ipynb")
@@ -339,6 +348,14 @@ def test_mistakes_are_named(attacked):
     library = table.loc["z_library", "reason"].split("; ")[0]
     assert table.loc["z_library", "total"] == 0 and "not done" not in library and "NotImplementedError" in library
     assert table.loc["z_patched", "total"] == 0 and "not done yet" in table.loc["z_patched", "reason"]
+
+
+def test_cells_claiming_grade_ids_change_nothing(attacked):
+    table = attacked["table"]
+    assert table.loc["z_fake_cells", "total"] == 0 and table.loc["z_fake_cells", "max"] == 8
+    assert "bonus" not in table.columns
+    assert (attacked["paths"]["course"] / "feedback" / "z_fake_cells" / NOTEBOOK / f"{NOTEBOOK}.html").exists()
+    assert "NameError" in table.loc["z_global", "reason"] and "not its other cells" in table.loc["z_global", "reason"]
 
 
 def test_honest_variants_are_reported(attacked):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -25,6 +26,11 @@ from course_lib.grading.probes import NOTEBOOKS, Probe, decode, encode, probes_o
 
 __all__ = ["Failed", "Judge", "Context", "exercises", "judge", "run_here", "expect_close", "expect",
            "expect_shape"]
+
+
+# One judge at a time: a judge's reference may seed and draw from process-wide generators (NumPy's,
+# PyTorch's), which the grader's worker threads would otherwise interleave.
+JUDGING = threading.RLock()
 
 
 class Failed(AssertionError):
@@ -90,7 +96,8 @@ def judge(notebook: str, grade_id: str, outputs: Mapping[str, np.ndarray], conte
     a challenge with partial credit returns less); raises ``Failed`` when they earn none."""
     _, rule = exercises(notebook)[grade_id]
     try:
-        share = rule.check(outputs, context)
+        with JUDGING:
+            share = rule.check(outputs, context)
         return 1.0 if share is None else min(1.0, max(0.0, float(share)))
     except Failed:
         raise
