@@ -139,7 +139,8 @@ class Sandbox:
         if self.kind == "none":
             return ["env", "-i", *(f"{k}={v.replace(LIBRARY, str(library)).replace(JOB, str(job))}"
                                    for k, v in environment.items()), *[a.replace(JOB, str(job)) for a in argv]]
-        arguments = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        arguments = [self.bwrap, "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
+                     "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                      "--clearenv", *_mounts(), "--ro-bind", str(library), LIBRARY,
                      "--bind", str(job), JOB, "--proc", "/proc", "--dev", "/dev",
                      "--size", str(self.limits.tmp_mb * 1024 ** 2), "--tmpfs", "/tmp",
