@@ -44,7 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from course_lib.grading import judges
-from course_lib.grading.autograde import NotebookGrade, grade_notebook
+from course_lib.grading.autograde import NotebookGrade, Result, grade_notebook
 from course_lib.grading.generate import write_text_atomically
 from course_lib.grading.gradebook import Exercise, prepare_course, record, release_notebook
 from course_lib.grading.sandbox import Limits, SandboxUnavailable, find_sandbox, student_library
@@ -267,9 +267,16 @@ def grade_submissions(
     lock = threading.Lock()
 
     def grade_student(student: str, files: dict[str, Path]) -> dict[str, NotebookGrade]:
-        return {name: grade_notebook(path, name, releases[name], exercises[name].cells, sandbox, library, context,
-                                     work)
-                for name, path in files.items()}
+        grades = {}
+        for name, path in files.items():
+            try:
+                grades[name] = grade_notebook(path, name, releases[name], exercises[name].cells, sandbox, library,
+                                              context, work)
+            except Exception as error:  # noqa: BLE001 - one notebook the grader cannot handle stops nobody else
+                reason = f"the grader could not grade this notebook ({type(error).__name__}: {str(error)[:200]})"
+                grades[name] = NotebookGrade(name, {grade_id: Result(grade_id, points, reason=reason)
+                                                    for grade_id, points in exercises[name].cells.items()})
+        return grades
 
     try:
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:

@@ -211,3 +211,25 @@ def test_an_earlier_output_folder_is_reused(tmp_path, solutions):
     _grade(tmp_path, solutions)
     assert (tmp_path / "out" / MARKER).is_file()
     assert _grade(tmp_path, solutions, force=True)["total"].tolist() == [8]
+
+
+def test_a_notebook_the_grader_cannot_handle_stops_nobody_else(tmp_path, solutions, monkeypatch):
+    from course_lib.grading import autograde
+
+    _student(tmp_path / "submissions", "alice")
+    _student(tmp_path / "submissions", "bob")
+    real = autograde.definitions
+
+    def fragile(notebook, skip=frozenset()):
+        if any("bob's own cell" in cell.source for cell in notebook.cells):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(notebook, skip)
+
+    bob = tmp_path / "submissions" / "bob" / f"{NOTEBOOK}.ipynb"
+    notebook = nbformat.read(bob, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("# bob's own cell"))
+    nbformat.write(notebook, bob)
+    monkeypatch.setattr(autograde, "definitions", fragile)
+    table = _grade(tmp_path, solutions, no_sandbox=True).set_index("student")
+    assert table.loc["alice", "total"] == 8
+    assert table.loc["bob", "total"] == 0 and "could not grade this notebook (RecursionError" in table.loc["bob", "reason"]
