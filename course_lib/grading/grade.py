@@ -262,6 +262,13 @@ def grade_submissions(
         for _, rule in judges.exercises(name).values():
             if rule.inputs is not None:
                 rule.inputs(context)
+    judged_on = context.loaded_data_name()
+    if judged_on is not None and judged_on.startswith("synthetic"):
+        print(f"course-grade: the challenges are judged on the {judged_on}: {dataset} is not on this machine "
+              "(set COURSE_LIB_DATA to its folder, or let course_lib download it) and their scores are not "
+              "comparable with the notebook's.", file=sys.stderr, flush=True)
+    elif judged_on is not None and show_progress:
+        print(f"challenges judged on {judged_on}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="course-grade-"))
     library = student_library(work / "library")
     lock = threading.Lock()

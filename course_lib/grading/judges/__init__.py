@@ -58,6 +58,12 @@ class Context:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def loaded_data_name(self) -> str | None:
+        """The name of the data set ``data()`` loaded (``synthetic (stand-in for ...)`` when it fell back),
+        or ``None`` when no judge needed it."""
+        data = self._cache.get(("data", self.dataset))
+        return None if data is None else str(getattr(data, "name", self.dataset))
+
     def data(self):
         """The notebooks' data set (MovieLens 100K, or the synthetic stand-in where it is absent)."""
         import warnings
