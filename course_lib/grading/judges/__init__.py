@@ -25,7 +25,7 @@ import numpy as np
 from course_lib.grading.probes import NOTEBOOKS, Probe, decode, encode, probes_of
 
 __all__ = ["Failed", "Judge", "Context", "exercises", "judge", "run_here", "expect_close", "expect",
-           "expect_shape"]
+           "expect_shape", "expect_in_time"]
 
 
 # One judge at a time: a judge's reference may seed and draw from process-wide generators (NumPy's,
@@ -138,6 +138,14 @@ def _show(value) -> str:
 def expect(condition, message: str) -> None:
     if not bool(condition):
         raise Failed(message)
+
+
+def expect_in_time(outputs, name: str, seconds: float, what: str) -> None:
+    """A challenge's fit and scoring (``what``) finished within ``seconds`` (the probe's ``timed_out``
+    and ``seconds`` outputs)."""
+    expect(not bool(outputs["timed_out"]), f"{name}: {what} did not finish within {seconds:g} s; it was stopped")
+    expect(float(outputs["seconds"]) <= seconds,
+           f"{name}: fit and score took {float(outputs['seconds']):.0f} s, more than the {seconds:g} s allowed")
 
 
 def expect_shape(value, shape: tuple, what: str) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.checks.sequence_models import CHALLENGE_SECONDS, CHALLENGE_THRESHOLDS
-from course_lib.grading.judges import Failed, Judge, expect, expect_close, expect_shape
+from course_lib.grading.judges import Failed, Judge, expect, expect_close, expect_in_time, expect_shape
 from course_lib.grading.probes.nb08 import (
     EDGE_SEQUENCES,
     POOLING_DIM,
@@ -136,11 +136,8 @@ def challenge_mrr(ranks: np.ndarray, context) -> float:
 def _challenge(outputs, context):
     _, test = _split(context)
     name = "NextItemModel"
-    expect(not bool(outputs["timed_out"]),
-           f"{name}: fit on the grader's training sequences and scoring its test sequences did not finish within "
-           f"{CHALLENGE_SECONDS:g} s; it was stopped")
-    expect(float(outputs["seconds"]) <= CHALLENGE_SECONDS,
-           f"{name}: fit and score took {float(outputs['seconds']):.0f} s, more than the {CHALLENGE_SECONDS:g} s allowed")
+    expect_in_time(outputs, name, CHALLENGE_SECONDS,
+                   "fit on the grader's training sequences and scoring its test sequences")
     rows = int(outputs["batch_rows"])
     shape = tuple(int(n) for n in np.asarray(outputs["batch_shape"]).ravel())
     expect(shape == (rows, test.n_items),
