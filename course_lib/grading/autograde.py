@@ -22,8 +22,9 @@ import nbformat
 import numpy as np
 
 from course_lib.grading import judges
+from course_lib.grading.generate import write_text_atomically
 from course_lib.grading.probes import MAX_OUTPUT_BYTES, ProbeError, decode
-from course_lib.grading.sandbox import JOB, LIBRARY, Sandbox, write_json_atomically
+from course_lib.grading.sandbox import JOB, Sandbox
 from course_lib.grading.submission import Match, definitions, match_cells
 
 __all__ = ["Result", "NotebookGrade", "grade_notebook"]
@@ -176,9 +177,9 @@ def grade_notebook(path: Path, notebook: str, release: nbformat.NotebookNode, po
         limits = sandbox.limits
         pending = list(exercises)
         while pending:
-            write_json_atomically(job / "job.json", {
+            write_text_atomically(job / "job.json", json.dumps({
                 "notebook": notebook, "exercises": pending,
-                "limits": {"memory_gb": limits.memory_gb, "processes": limits.processes, "file_mb": limits.file_mb}})
+                "limits": {"memory_gb": limits.memory_gb, "processes": limits.processes, "file_mb": limits.file_mb}}))
             (job / "started").unlink(missing_ok=True)
             seconds = min(_STARTUP_SECONDS + sum(exercises[g][0].seconds for g in pending), limits.seconds)
             argv = [sys.executable, "-s", "-B", "-m", "course_lib.grading.probes.runner", JOB]
@@ -212,5 +213,3 @@ def grade_notebook(path: Path, notebook: str, release: nbformat.NotebookNode, po
     grade.seconds = time.perf_counter() - started
     return grade
 
-
-__all__ += ["LIBRARY"]

@@ -48,9 +48,9 @@ from course_lib.grading.autograde import NotebookGrade, Result, grade_notebook
 from course_lib.grading.generate import write_text_atomically
 from course_lib.grading.gradebook import Exercise, prepare_course, record, release_notebook
 from course_lib.grading.sandbox import Limits, SandboxUnavailable, find_sandbox, student_library
-from course_lib.grading.submission import find_notebooks, resolve_duplicates
+from course_lib.grading.submission import find_notebooks
 
-__all__ = ["grade_submissions", "prepare_course", "find_notebooks", "resolve_duplicates", "main", "COURSE_ID",
+__all__ = ["grade_submissions", "prepare_course", "find_notebooks", "main", "COURSE_ID",
            "MARKER", "UnsafeOutput"]
 
 COURSE_ID = "course-recsys"

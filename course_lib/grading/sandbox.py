@@ -17,7 +17,6 @@ grader runs student code unsandboxed only when the instructor passes ``--no-sand
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -237,9 +236,3 @@ def find_sandbox(no_sandbox: bool = False, limits: Limits | None = None) -> Sand
                 "Ubuntu's AppArmor rule `kernel.apparmor_restrict_unprivileged_userns=0`); or pass --no-sandbox "
                 "to run the students' code as yourself (unsafe).")
     return sandbox
-
-
-def write_json_atomically(path: Path, value) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value), encoding="utf-8")
-    os.replace(temporary, path)

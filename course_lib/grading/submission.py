@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Definitions", "definitions", "match_cells", "Match", "find_notebooks", "resolve_duplicates"]
+__all__ = ["Definitions", "definitions", "match_cells", "Match", "find_notebooks"]
 
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -61,12 +61,8 @@ def _kept(statement: ast.stmt) -> bool:
         bodies = [statement.body, statement.orelse] + [h.body for h in getattr(statement, "handlers", [])]
         inner = [s for body in bodies for s in body]
         return bool(inner) and all(_kept(s) or isinstance(s, ast.Pass) for s in inner) and (
-            isinstance(statement, ast.Try) or _literal_test(statement.test))
+            isinstance(statement, ast.Try) or _literal(statement.test))
     return False
-
-
-def _literal_test(test: ast.expr) -> bool:
-    return _literal(test)
 
 
 def definitions(notebook: nbformat.NotebookNode, skip: set[int] = frozenset()) -> list[Definitions]:
@@ -190,38 +186,3 @@ def find_notebooks(folder: Path, exercises: dict) -> tuple[dict[str, Path], dict
             others = ", ".join(repr(p.relative_to(folder).as_posix()) for p, _ in found[1:])
             notes[name] = f"graded {relative!r}, the newest of {len(found)} files for this notebook (also {others})"
     return chosen, notes
-
-
-def resolve_duplicates(notebook: nbformat.NotebookNode, order: list[str]) -> list[str]:
-    """Keep one cell per nbgrader grade id (the copy pasted in JupyterLab loses its nbgrader metadata).
-
-    The cell kept is the one in the original position: the one whose preceding nbgrader cell is the
-    one the source notebook has before it (``order``: grade ids in source order); failing that, the
-    first. Returns a note for each id that was duplicated."""
-    positions: dict[str, list[int]] = {}
-    for index, cell in enumerate(notebook.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            positions.setdefault(grade_id, []).append(index)
-    notes = []
-    for grade_id, indices in positions.items():
-        if len(indices) < 2:
-            continue
-        expected = order.index(grade_id) if grade_id in order else -1
-        previous = order[expected - 1] if expected > 0 else None
-
-        def preceding(index: int, grade_id: str = grade_id) -> str | None:
-            for earlier in range(index - 1, -1, -1):
-                other = notebook.cells[earlier].metadata.get("nbgrader", {}).get("grade_id")
-                if other and other != grade_id:
-                    return other
-            return None
-
-        keep = next((i for i in indices if preceding(i) == previous), indices[0])
-        for index in indices:
-            if index != keep:
-                del notebook.cells[index].metadata["nbgrader"]
-        copies = ", ".join(str(i) for i in indices if i != keep)
-        notes.append(f"cell {grade_id!r} appears {len(indices)} times (a pasted copy): graded the one in its "
-                     f"original position (cell {keep}); cell {copies} ran as ordinary code")
-    return notes

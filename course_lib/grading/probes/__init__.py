@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import io
 import math
-import numbers
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,7 +69,6 @@ class Probe:
     visible: Callable[[dict, Mapping[str, np.ndarray]], Any] | None = None
     inputs: tuple[str, ...] = ()
     seconds: float = 60.0
-    notes: str = field(default="", compare=False)
 
 
 def probes_of(notebook: str) -> dict[str, Probe]:
@@ -133,7 +131,3 @@ def number(value: Any) -> float:
     if array.size != 1 or not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
         return math.nan
     return float(array.reshape(()))
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.shape == ())
